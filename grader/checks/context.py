@@ -1,0 +1,38 @@
+"""What a check kind gets to work with: its parameters, the child, a time budget and the data."""
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from grader.sandbox.values import Encoder
+
+
+@dataclass
+class CheckContext:
+    """One check being run: `probe`/`call` ask the child within the check's remaining time."""
+
+    check: object
+    session: object
+    workdir: object
+    data: Callable = None  # returns the rubric's data set (grader.data.Split), loaded on first use
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def params(self):
+        return self.check.params
+
+    def remaining(self):
+        return max(0.5, self.check.time_limit - (time.monotonic() - self.started))
+
+    def probe(self, name, doing, /, call_args=None, blobs=None, **args):
+        """Run probe `name`; `call_args` (a list, arrays wrapped in values.Tensor) go to the student call."""
+        if call_args is not None:
+            encoder = Encoder()
+            args["args"] = encoder.encode(list(call_args))
+            blobs = {**(blobs or {}), **encoder.blobs}
+        return self.session.probe(name, args, timeout=self.remaining(), seed=self.check.seed,
+                                  blobs=blobs, doing=doing)
+
+    def call(self, function, *args):
+        """Call student function `function` with plain arguments (wrap arrays in values.Tensor)."""
+        return self.probe("call", f"`{function}`", call_args=args, function=function)

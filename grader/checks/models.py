@@ -1,0 +1,131 @@
+"""Check kinds on models a student builds: output shapes, parameter counts, transfer learning.
+
+The child reports each parameter's name, shape and `requires_grad`; counting and comparing
+happen here in the parent.
+"""
+
+import math
+
+from grader.checks import expect
+from grader.checks.registry import Fail, Param, Verdict, check_kind, shape_list
+
+
+def _module_info(ctx, factory, factory_args=(), **options):
+    """Build the model in the child and return its description (layers, parameters, outputs)."""
+    info = ctx.probe("module_info", f"`{factory}`", call_args=factory_args, factory=factory, **options)
+    info = expect.mapping(info, f"`{factory}()`", ["class", "is_module"])
+    if info["is_module"] is not True:
+        raise Fail(f"`{factory}()` should return an nn.Module, but it returned a {info['class']}")
+    return info
+
+
+def _parameters(info, what):
+    """[(name, shape, requires_grad)] with exact types, from a module_info or transfer observation."""
+    rows = info.get("parameters")
+    if type(rows) is not list:
+        raise Fail(f"{what}: the grader could not read the parameters")
+    out = []
+    for row in rows:
+        if (type(row) is not list or len(row) != 3 or type(row[0]) is not str
+                or type(row[2]) is not bool):
+            raise Fail(f"{what}: the grader could not read the parameters")
+        out.append((row[0], expect.shape(row[1], f"parameter {row[0]}'s shape"), row[2]))
+    return out
+
+
+@check_kind("output_shape",
+            factory=Param((str,)),
+            inputs=Param((list,), validate=shape_list),
+            outputs=Param((list,), validate=shape_list))
+def output_shape(ctx):
+    """The model built by `factory` maps each input shape to the expected output shape."""
+    params = ctx.params
+    if len(params["inputs"]) != len(params["outputs"]):
+        raise Fail("rubric error: 'inputs' and 'outputs' differ in length")
+    info = _module_info(ctx, params["factory"], inputs=params["inputs"])
+    layers = "\n".join(str(layer) for layer in info.get("layers", []))
+    seen_all = info.get("outputs", [])
+    for index, (shape_in, shape_out) in enumerate(zip(params["inputs"], params["outputs"])):
+        seen = seen_all[index] if index < len(seen_all) and type(seen_all[index]) is dict else {}
+        if "error" in seen:
+            raise Fail(f"the model fails on an input of shape {tuple(shape_in)}: {seen['error']}\nyour layers:\n{layers}")
+        got = seen.get("shape")
+        if type(got) is not tuple or got != tuple(shape_out):
+            raise Fail(f"for an input of shape {tuple(shape_in)} the output should have shape {tuple(shape_out)}, "
+                       f"but it has shape {got}\nyour layers:\n{layers}")
+    return Verdict(True, "output shapes right for inputs " + ", ".join(str(tuple(s)) for s in params["inputs"]))
+
+
+@check_kind("parameter_count",
+            factory=Param((str,)),
+            args=Param((list,), default=[]),
+            trainable=Param((int,)),
+            frozen=Param((int,), default=0))
+def parameter_count(ctx):
+    """Trainable and frozen parameter counts, computed here from the reported shapes and flags."""
+    factory = ctx.params["factory"]
+    info = _module_info(ctx, factory, factory_args=ctx.params["args"])
+    rows = _parameters(info, f"`{factory}()`")
+    trainable = sum(math.prod(shape) for _, shape, grad in rows if grad)
+    frozen = sum(math.prod(shape) for _, shape, grad in rows if not grad)
+    want_t, want_f = ctx.params["trainable"], ctx.params["frozen"]
+    if (trainable, frozen) != (want_t, want_f):
+        raise Fail(f"`{factory}()` has {trainable:,} trainable and {frozen:,} frozen parameters; "
+                   f"expected {want_t:,} trainable and {want_f:,} frozen. Compare your layers with the assignment")
+    return Verdict(True, f"{trainable:,} trainable and {frozen:,} frozen parameters")
+
+
+@check_kind("transfer_learning",
+            factory=Param((str,)),
+            optimizer=Param((str,)),
+            num_classes=Param((int,)),
+            in_features=Param((int,), default=512),
+            head=Param((str,), default="fc"),
+            lr=Param((float,), default=0.01))
+def transfer_learning(ctx):
+    """Backbone frozen, a new trainable head of the right shape, and an optimizer holding exactly
+    the trainable parameters at the requested learning rate."""
+    p = ctx.params
+    report = ctx.probe("transfer", f"`{p['factory']}`", factory=p["factory"], num_classes=p["num_classes"],
+                       optimizer=p["optimizer"], lr=p["lr"])
+    report = expect.mapping(report, f"`{p['factory']}`", ["class", "is_module"])
+    if report["is_module"] is not True:
+        raise Fail(f"`{p['factory']}({p['num_classes']})` should return an nn.Module, but it returned a {report['class']}")
+    rows = _parameters(report, f"`{p['factory']}({p['num_classes']})`")
+    head = p["head"] + "."
+    shapes = {name: shape for name, shape, _ in rows if name.startswith(head)}
+    want = {head + "weight": (p["num_classes"], p["in_features"]), head + "bias": (p["num_classes"],)}
+    if shapes != want:
+        raise Fail(f"the new head `{p['head']}` should be Linear({p['in_features']}, {p['num_classes']}) "
+                   f"with parameter shapes {want}, but it has {shapes or 'no parameters'}")
+    thawed = [name for name, _, grad in rows if grad and not name.startswith(head)]
+    if thawed:
+        raise Fail(f"the backbone is not frozen: {len(thawed)} backbone parameters still require gradients "
+                   f"(first: {', '.join(thawed[:3])}); set requires_grad = False on them")
+    frozen_head = [name for name, _, grad in rows if not grad and name.startswith(head)]
+    if frozen_head:
+        raise Fail(f"the new head must be trainable, but {', '.join(frozen_head)} does not require gradients")
+    _check_optimizer(report.get("optimizer"), {name for name, _, grad in rows if grad}, p)
+    return Verdict(True, f"backbone frozen, head {p['head']} is Linear({p['in_features']}, {p['num_classes']}), "
+                         "optimizer holds exactly the trainable parameters")
+
+
+def _check_optimizer(optimizer, trainable, p):
+    if type(optimizer) is not dict or optimizer.get("is_optimizer") is not True:
+        got = optimizer.get("class") if type(optimizer) is dict else "nothing"
+        raise Fail(f"`{p['optimizer']}(model, lr)` should return a torch.optim.Optimizer, but it returned a {got}")
+    groups = optimizer.get("groups")
+    if type(groups) is not list or not all(type(g) is dict for g in groups):
+        raise Fail("the grader could not read the optimizer's parameter groups")
+    held = [name for g in groups for name in (g.get("params") if type(g.get("params")) is list else [])]
+    if len(held) != len(set(held)):
+        raise Fail("the optimizer holds some parameters twice")
+    extra, missing = set(held) - trainable, trainable - set(held)
+    if extra:
+        raise Fail(f"the optimizer also holds parameters that should stay frozen or are not in the model: "
+                   f"{', '.join(sorted(map(str, extra))[:3])}")
+    if missing:
+        raise Fail(f"the optimizer is missing trainable parameters: {', '.join(sorted(missing)[:3])}")
+    rates = {g.get("lr") for g in groups}
+    if rates != {p["lr"]}:
+        raise Fail(f"the optimizer's learning rate should be {p['lr']} (the `lr` argument), but it is {sorted(map(str, rates))}")

@@ -1,0 +1,132 @@
+"""The registry of check kinds: a decorator plus a dict, validated at registration.
+
+A check kind is one function `run(ctx) -> Verdict` registered under a name with the parameters
+it accepts. The rubric loader validates every check's parameters against this registry before any
+student code runs. A kind fails a check by raising `Fail(message)` or returning a failed Verdict.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a check kind: accepted types, default, and an optional deeper validator."""
+
+    types: tuple
+    default: Any = REQUIRED
+    validate: Callable[[Any], str | None] | None = None
+    doc: str = ""
+
+    @property
+    def required(self):
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """Something a check shows in the report: a PNG figure or a curve of numbers."""
+
+    kind: str  # "png" or "curve"
+    title: str
+    data: Any  # bytes for png, list[float] for curve
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    message: str = ""
+    artifacts: tuple = field(default_factory=tuple)
+
+
+class Fail(Exception):
+    """Raised by a check kind to fail the check with a message for the student."""
+
+    def __init__(self, message, artifacts=()):
+        super().__init__(message)
+        self.message, self.artifacts = message, tuple(artifacts)
+
+
+@dataclass(frozen=True)
+class CheckKind:
+    name: str
+    params: dict
+    run: Callable
+    doc: str
+    uses_data: bool = False
+
+
+KINDS: dict[str, CheckKind] = {}
+
+
+def check_kind(name, /, *, uses_data=False, **params):
+    """Register `run(ctx) -> Verdict` as check kind `name` accepting `params` (name -> Param);
+    `uses_data` kinds need the rubric's data set, which is loaded before any student code runs."""
+    for pname, spec in params.items():
+        if not isinstance(spec, Param):
+            raise TypeError(f"check kind {name!r}: parameter {pname!r} must be declared with Param(...)")
+
+    def register(run):
+        if name in KINDS:
+            raise ValueError(f"check kind {name!r} is registered twice ({KINDS[name].run.__module__} and {run.__module__})")
+        KINDS[name] = CheckKind(name, params, run, (run.__doc__ or "").strip(), uses_data)
+        return run
+    return register
+
+
+def validate_params(kind_name, params):
+    """Return (filled params, None) or (None, problem) for a check's parameters."""
+    kind = KINDS.get(kind_name)
+    if kind is None:
+        return None, f"unknown kind '{kind_name}' (known kinds: {', '.join(sorted(KINDS))})"
+    if type(params) is not dict:
+        return None, "'params' must be a mapping"
+    unknown = sorted(set(params) - set(kind.params))
+    if unknown:
+        return None, f"unknown parameter(s) {', '.join(unknown)} for kind '{kind_name}' (allowed: {', '.join(sorted(kind.params)) or 'none'})"
+    filled = {}
+    for pname, spec in kind.params.items():
+        if pname not in params:
+            if spec.required:
+                return None, f"missing required parameter '{pname}' for kind '{kind_name}'"
+            filled[pname] = spec.default
+            continue
+        value = params[pname]
+        if not _has_type(value, spec.types):
+            names = " or ".join(t.__name__ for t in spec.types)
+            return None, f"parameter '{pname}' must be {names}, got {type(value).__name__} {value!r}"
+        problem = spec.validate(value) if spec.validate else None
+        if problem:
+            return None, f"parameter '{pname}': {problem}"
+        filled[pname] = value
+    return filled, None
+
+
+def _has_type(value, types):
+    if type(value) is bool:
+        return bool in types
+    if type(value) is int and float in types:
+        return True
+    return type(value) in types
+
+
+# ---- validators shared by kinds ----------------------------------------------------------------
+
+def shape_list(value):
+    """A list of shapes, each a non-empty list of positive ints."""
+    if not value:
+        return "must not be empty"
+    for shape in value:
+        if type(shape) is not list or not shape or not all(type(d) is int and d > 0 for d in shape):
+            return f"{shape!r} is not a shape (a list of positive ints)"
+    return None
+
+
+def positive(value):
+    return None if value > 0 else "must be positive"
+
+
+def fraction(value):
+    return None if 0 <= value <= 1 else "must be between 0 and 1"

@@ -1,0 +1,50 @@
+"""Check kind for a training run: minimum accuracy on held-out data whose labels stay here.
+
+The child builds the model, trains it with the student's loop on a seeded training subset and
+returns predictions for test images; the parent computes the accuracy. The loss curve goes to
+the report.
+"""
+
+import numpy as np
+
+from grader.checks import expect
+from grader.checks.registry import Artifact, Fail, Param, Verdict, check_kind, fraction, positive
+from grader.data import write_child_inputs
+
+
+@check_kind("min_accuracy", uses_data=True,
+            factory=Param((str,)),
+            train=Param((str,)),
+            predict=Param((str,)),
+            threshold=Param((float,), validate=fraction),
+            epochs=Param((int,), validate=positive),
+            train_size=Param((int,), validate=positive),
+            test_size=Param((int,), validate=positive),
+            batch_size=Param((int,), default=64, validate=positive))
+def min_accuracy(ctx):
+    """Trained with the student's own loop, the model reaches `threshold` accuracy on unseen data."""
+    p = ctx.params
+    split = ctx.data()
+    inputs = ctx.workdir / f"data-{ctx.check.id}.npz"
+    test_y = write_child_inputs(inputs, split, p["train_size"], p["test_size"], ctx.check.seed)
+    try:
+        result = ctx.probe("train_predict", f"training with `{p['train']}`", data=inputs.name, factory=p["factory"],
+                           train=p["train"], predict=p["predict"], epochs=p["epochs"], batch_size=p["batch_size"])
+    finally:
+        inputs.unlink(missing_ok=True)
+    result = expect.mapping(result, "the training run", ["losses", "predictions"])
+    losses = expect.floats(result["losses"], f"the value returned by `{p['train']}`", length=p["epochs"])
+    curve = (Artifact("curve", f"training loss per epoch ({p['train']})", losses),)
+    predictions = expect.array(result["predictions"], f"the value returned by `{p['predict']}`", ndim=1)
+    if predictions.shape != test_y.shape:
+        raise Fail(f"`{p['predict']}` should return one class index per image, shape {test_y.shape}, "
+                   f"but returned shape {predictions.shape}", curve)
+    if predictions.dtype.kind not in "iu":
+        raise Fail(f"`{p['predict']}` should return class indices (an integer tensor), not {predictions.dtype} "
+                   "scores; use argmax", curve)
+    accuracy = float(np.mean(predictions == test_y))
+    where = f"after {p['epochs']} epochs on {len(test_y)} held-out images"
+    if accuracy < p["threshold"]:
+        raise Fail(f"accuracy {accuracy:.1%} {where} is below the required {p['threshold']:.0%}; "
+                   "check the loss curve: does it go down?", curve)
+    return Verdict(True, f"accuracy {accuracy:.1%} {where} (required {p['threshold']:.0%})", curve)

@@ -1,0 +1,65 @@
+"""The `grader` command: thin click wrappers over keyword-only functions in grader.commands."""
+
+import sys
+
+import click
+
+from grader import commands
+from grader.errors import GraderError
+
+
+class _Group(click.Group):
+    """Prints `Error: ...` with the error's exit code for every GraderError."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except GraderError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="grader")
+def main():
+    """Grade PyTorch CNN assignments in a sandbox and write feedback reports."""
+
+
+_assignment = click.option("--assignment", "-a", help="Assignment name (default: inferred from the file name).")
+_data_dir = click.option("--data-dir", type=click.Path(file_okay=False), envvar="GRADER_DATA_DIR",
+                         help="Folder with the data sets (torchvision layout); also GRADER_DATA_DIR.")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@_assignment
+@click.option("--only", multiple=True, help="Run only this check id (repeatable).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write results.json here.")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False), help="Also write the HTML report here.")
+@_data_dir
+def check(file, assignment, only, json_out, html_out, data_dir):
+    """Run the public checks on FILE and print what passed and why not.
+
+    Exits 0 when every public check passes, 1 when any fails, 2 on a usage or set-up error."""
+    result = commands.check(file=file, assignment=assignment, only=only, json_out=json_out,
+                            html_out=html_out, data_dir=data_dir, echo=click.echo)
+    sys.exit(0 if all(c.status == "passed" for c in result.checks) else 1)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@_assignment
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@_data_dir
+def grade(files, assignment, out_dir, data_dir):
+    """Run all checks (public and hidden) on FILES; write results, reports and grades.csv to --out."""
+    commands.grade(files=files, assignment=assignment, out_dir=out_dir, data_dir=data_dir, echo=click.echo)
+
+
+@main.command()
+@click.argument("assignment", required=False)
+@click.option("--check", "check_only", is_flag=True, help="Only check that the committed template is up to date.")
+def assign(assignment, check_only):
+    """Generate student_template/ (module and notebook) from reference_solutions/."""
+    stale = commands.assign(assignment=assignment, check_only=check_only, echo=click.echo)
+    sys.exit(1 if check_only and stale else 0)

@@ -1,0 +1,108 @@
+"""What each CLI command does, as keyword-only functions (the CLI only parses and prints)."""
+
+import csv
+import io
+from pathlib import Path
+
+from grader import assign as assigning
+from grader import rubric as rubrics
+from grader.errors import GraderError
+from grader.grading import Options, grade_file
+from grader.report import write_report
+from grader.report.render import atomic_write
+
+ROOT = Path(__file__).resolve().parents[1]
+STATUS_MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT"}
+
+
+def infer_assignment(path, rubric_dir=None):
+    """The rubric whose name the file name contains (the longest such name)."""
+    names = sorted((p.stem for p in Path(rubric_dir or rubrics.RUBRIC_DIR).glob("*.yaml")), key=len, reverse=True)
+    stem = Path(path).stem
+    for name in names:
+        if name in stem:
+            return name
+    raise GraderError(f"cannot tell the assignment from the file name '{Path(path).name}'; "
+                      f"pass --assignment (one of: {', '.join(sorted(names))})")
+
+
+def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_dir=None, echo=print):
+    """Public checks on one file, a table on the terminal, optional JSON and HTML outputs."""
+    rubric = rubrics.load(assignment or infer_assignment(file))
+    unknown = sorted(set(only) - {c.id for c in rubric.checks})
+    if unknown:
+        raise GraderError(f"no check with id {', '.join(unknown)} in {rubric.path.name}")
+    echo(f"Checking {file} against {rubric.assignment} (public checks)")
+    result = grade_file(file, rubric, Options(visibility=("public",), only=tuple(only), data_dir=data_dir),
+                        on_check=lambda r: echo(_row(r)))
+    echo(f"Score: {_num(result.score)} / {_num(result.max_score)} "
+         f"({sum(c.status == 'passed' for c in result.checks)} of {len(result.checks)} checks passed)")
+    if json_out:
+        atomic_write(Path(json_out), result.dumps())
+    if html_out:
+        write_report(result, html_out, file)
+        echo(f"Report: {html_out}")
+    return result
+
+
+def grade(*, files, assignment=None, out_dir, data_dir=None, echo=print):
+    """All checks on each file; results.json and report.html per submission, and grades.csv."""
+    out = Path(out_dir)
+    rubric = rubrics.load(assignment or infer_assignment(files[0]))
+    results = []
+    for index, file in enumerate(files, 1):
+        echo(f"[{index}/{len(files)}] {file}")
+        result = grade_file(file, rubric, Options(data_dir=data_dir))
+        folder = out / result.submission
+        atomic_write(folder / "results.json", result.dumps())
+        write_report(result, folder / "report.html", Path(file).name)
+        echo(f"    {_num(result.score)} / {_num(result.max_score)}  -> {folder / 'report.html'}")
+        results.append(result)
+    atomic_write(out / "grades.csv", gradebook(rubric, results))
+    echo(f"Gradebook: {out / 'grades.csv'}")
+    return results
+
+
+def gradebook(rubric, results):
+    """grades.csv: one row a submission (submission, score, max_score, then a column a check)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    ids = [c.id for c in rubric.checks]
+    writer.writerow(["submission", "score", "max_score", *ids])
+    for result in sorted(results, key=lambda r: r.submission):
+        points = {c.id: _num(c.points) for c in result.checks}
+        writer.writerow([result.submission, _num(result.score), _num(result.max_score),
+                         *(points.get(i, "") for i in ids)])
+    return buffer.getvalue()
+
+
+def assign(*, assignment=None, check_only=False, echo=print):
+    """Regenerate student templates; with check_only, report (and return) the stale files."""
+    references = sorted((ROOT / "reference_solutions").glob(f"{assignment or '*'}.py"))
+    if not references:
+        raise GraderError(f"no reference solution for '{assignment}' in {ROOT / 'reference_solutions'}")
+    stale = []
+    for reference in references:
+        for name, text in assigning.expected_outputs(reference).items():
+            target = ROOT / "student_template" / name
+            if target.is_file() and target.read_text(encoding="utf-8") == text:
+                continue
+            stale.append(target)
+            if not check_only:
+                atomic_write(target, text)
+            echo(f"{'stale' if check_only else 'wrote'}: {target.relative_to(ROOT)}")
+    if not stale:
+        echo("templates are up to date")
+    return stale
+
+
+def _row(result):
+    mark = STATUS_MARK.get(result.status, result.status.upper())
+    head = f"  {mark:<8}{_num(result.points):>4} / {_num(result.max_points):<4} {result.id}: {result.title}"
+    if result.status == "passed" or not result.message:
+        return head
+    return head + "\n" + "\n".join("            " + line for line in result.message.splitlines())
+
+
+def _num(value):
+    return int(value) if float(value).is_integer() else round(value, 2)

@@ -1,0 +1,98 @@
+"""The grading pipeline of one submission: stage, start the child, run each check, score.
+
+Every failure of the student's code ends as a CheckResult; only problems of the set-up (no data,
+a bad rubric) raise. Bugs of the grader itself become an 'error' result naming them as ours.
+"""
+
+import logging
+import shutil
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader import data as datasets
+from grader.checks.context import CheckContext
+from grader.checks.registry import KINDS, Fail
+from grader.errors import DataError, SubmissionError
+from grader.results import CheckResult, SubmissionResult, score
+from grader.sandbox.launch import Limits
+from grader.sandbox.session import ChildSession, ProbeFailure
+from grader.staging import stage, submission_name
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to grade: which checks, where the data is, how many threads the child may use."""
+
+    visibility: tuple = ("public", "hidden")
+    only: tuple = ()  # check ids; empty means all selected by visibility
+    data_dir: str | None = None
+    threads: int = 1
+
+
+def grade_file(path, rubric, options=Options(), on_check=None):
+    """Grade one submission file against `rubric`; returns a SubmissionResult."""
+    checks = [c for c in rubric.selected(options.visibility) if not options.only or c.id in options.only]
+    try:
+        staged = stage(path)
+    except SubmissionError as exc:
+        results = tuple(_result(c, "error", str(exc), 0.0) for c in checks)
+        return SubmissionResult(rubric.assignment, submission_name(path), results)
+    limits = Limits(import_seconds=rubric.import_time_limit, memory_bytes=rubric.memory_limit_mb << 20,
+                    threads=options.threads)
+    loader = _data_loader(rubric, options)
+    if any(KINDS[c.kind].uses_data for c in checks):
+        loader()  # a missing data set is a set-up error: say so before any student code runs
+    workdir = Path(tempfile.mkdtemp(prefix="grader-"))
+    try:
+        module_file = workdir / f"{rubric.assignment}.py"
+        module_file.write_text(staged.source, encoding="utf-8")
+        results = []
+        with ChildSession(workdir, module_file, rubric.assignment, limits) as session:
+            for check in checks:
+                result = run_check(check, session, workdir, loader)
+                results.append(result)
+                if on_check:
+                    on_check(result)
+            output = session.output()
+        return SubmissionResult(rubric.assignment, staged.name, tuple(results), output)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_check(check, session, workdir, loader):
+    """Run one check; whatever happens becomes a CheckResult."""
+    started = time.monotonic()
+    ctx = CheckContext(check, session, workdir, loader)
+    artifacts = ()
+    try:
+        verdict = KINDS[check.kind].run(ctx)
+        status, message, artifacts = ("passed" if verdict.passed else "failed"), verdict.message, verdict.artifacts
+    except Fail as exc:
+        status, message, artifacts = "failed", exc.message, exc.artifacts
+    except ProbeFailure as exc:
+        status, message = exc.status, exc.message
+    except DataError:
+        raise
+    except Exception:
+        log.error("internal error in check %s:\n%s", check.id, traceback.format_exc())
+        status, message = "error", "internal grader error (not your fault); please report it to the course staff"
+    return _result(check, status, message, time.monotonic() - started, artifacts)
+
+
+def _result(check, status, message, seconds, artifacts=()):
+    return CheckResult(check.id, check.title, score(check, status), check.points, status, message,
+                       check.visibility, seconds, tuple(artifacts))
+
+
+def _data_loader(rubric, options):
+    """A function returning the rubric's data set; grader.data caches it per process."""
+    def load():
+        if not rubric.dataset:
+            raise DataError(f"rubric {rubric.path} uses a training check but names no 'dataset'")
+        return datasets.load(rubric.dataset, options.data_dir)
+    return load

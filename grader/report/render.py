@@ -1,0 +1,93 @@
+"""Render one submission's feedback report: total, a row a check, figures, the loss curve.
+
+The template only displays a flat, pre-computed view (`report_view`); CSS lives in its own file
+and is inlined so that a report is one self-contained file a TA can send to a student.
+"""
+
+import base64
+import html
+import os
+import tempfile
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+HERE = Path(__file__).resolve().parent
+ENV = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
+STATUS_LABEL = {"passed": "passed", "failed": "failed", "error": "error", "timeout": "timed out"}
+
+
+def rerun_command(result, check_id, submission_file):
+    """The one command that re-runs a single check locally."""
+    return f"grader check {submission_file} --assignment {result.assignment} --only {check_id}"
+
+
+def report_view(result, submission_file, warnings=()):
+    """Everything the template shows, as plain strings and numbers."""
+    rows, figures, curves = [], [], []
+    for check in result.checks:
+        rows.append({
+            "id": check.id, "title": check.title, "status": check.status,
+            "status_label": STATUS_LABEL.get(check.status, check.status),
+            "points": _number(check.points), "max_points": _number(check.max_points),
+            "message": check.message, "visibility": check.visibility,
+            "seconds": f"{check.seconds:.1f}",
+            "rerun": rerun_command(result, check.id, submission_file) if check.visibility == "public" else "",
+        })
+        for artifact in check.artifacts:
+            if artifact.kind == "png":
+                figures.append({"title": artifact.title, "check": check.id,
+                                "src": "data:image/png;base64," + base64.b64encode(artifact.data).decode()})
+            elif artifact.kind == "curve":
+                curves.append({"title": artifact.title, "check": check.id, "svg": curve_svg(artifact.data)})
+    return {
+        "assignment": result.assignment, "submission": result.submission,
+        "score": _number(result.score), "max_score": _number(result.max_score),
+        "percent": round(100 * result.score / result.max_score) if result.max_score else 0,
+        "rows": rows, "figures": figures, "curves": curves,
+        "passed": sum(1 for c in result.checks if c.status == "passed"), "total": len(result.checks),
+        "warnings": list(warnings) + list(result.warnings),
+        "check_all": f"grader check {submission_file} --assignment {result.assignment}",
+        "output": result.output,
+    }
+
+
+def render_report(result, submission_file, warnings=()):
+    css = (HERE / "templates" / "report.css").read_text()
+    return ENV.get_template("report.html.j2").render(css=css, **report_view(result, submission_file, warnings))
+
+
+def write_report(result, path, submission_file, warnings=()):
+    """Write the report atomically (a reader never sees half a file)."""
+    atomic_write(Path(path), render_report(result, submission_file, warnings))
+
+
+def atomic_write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def curve_svg(values, width=420, height=180, pad=34):
+    """A small line chart of `values` (one point an epoch) as inline SVG markup."""
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    step = (width - 2 * pad) / max(len(values) - 1, 1)
+    points = [(pad + i * step, height - pad - (v - low) / span * (height - 2 * pad)) for i, v in enumerate(values)]
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+    dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3"><title>epoch {i + 1}: {v:.4f}</title></circle>'
+                   for i, ((x, y), v) in enumerate(zip(points, values)))
+    labels = (f'<text x="{pad}" y="{height - 8}">epoch 1</text>'
+              f'<text x="{width - pad}" y="{height - 8}" text-anchor="end">epoch {len(values)}</text>'
+              f'<text x="4" y="{pad - 8}">{html.escape(f"{high:.3g}")}</text>'
+              f'<text x="4" y="{height - pad + 4}">{html.escape(f"{low:.3g}")}</text>')
+    return (f'<svg class="curve" viewBox="0 0 {width} {height}" role="img" aria-label="loss per epoch">'
+            f'<polyline points="{path}"/>{dots}{labels}</svg>')
+
+
+def _number(value):
+    return int(value) if float(value).is_integer() else round(value, 2)

@@ -1,0 +1,58 @@
+"""Results of grading: one CheckResult per check and a SubmissionResult per submission.
+
+`to_json` gives the documented results.json layout; artifacts (figures, curves) stay in memory
+for the report and are not written to results.json.
+"""
+
+import json
+from dataclasses import dataclass, field
+
+STATUSES = ("passed", "failed", "error", "timeout")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    id: str
+    title: str
+    points: float
+    max_points: float
+    status: str
+    message: str
+    visibility: str = "public"
+    seconds: float = 0.0
+    artifacts: tuple = field(default=(), compare=False)
+
+    def to_json(self):
+        return {"id": self.id, "title": self.title, "points": self.points, "max_points": self.max_points,
+                "status": self.status, "message": self.message, "visibility": self.visibility,
+                "seconds": round(self.seconds, 2)}
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    assignment: str
+    submission: str
+    checks: tuple
+    output: str = ""
+    warnings: tuple = ()
+
+    @property
+    def score(self):
+        return sum(c.points for c in self.checks)
+
+    @property
+    def max_score(self):
+        return sum(c.max_points for c in self.checks)
+
+    def to_json(self):
+        return {"assignment": self.assignment, "submission": self.submission, "score": self.score,
+                "max_score": self.max_score, "checks": [c.to_json() for c in self.checks],
+                "warnings": list(self.warnings)}
+
+    def dumps(self):
+        return json.dumps(self.to_json(), indent=2) + "\n"
+
+
+def score(check, status):
+    """Points earned: all of them for a pass, none otherwise."""
+    return check.points if status == "passed" else 0.0

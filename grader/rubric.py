@@ -1,0 +1,131 @@
+"""Rubric files: load a YAML rubric and validate it against the registry of check kinds.
+
+An invalid rubric is refused before any student code runs, naming the file, the check id and
+what is wrong. `Check` and `Rubric` are frozen: grading never changes them.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from grader.checks import registry
+from grader.errors import GraderError, RubricError
+
+RUBRIC_DIR = Path(__file__).resolve().parents[1] / "rubric"
+VISIBILITIES = ("public", "hidden")
+TOP_KEYS = {"assignment", "title", "dataset", "import_time_limit", "memory_limit_mb", "checks"}
+CHECK_KEYS = {"id", "title", "kind", "points", "visibility", "time_limit", "params", "seed"}
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    title: str
+    kind: str
+    points: float
+    visibility: str
+    time_limit: float
+    params: dict
+    seed: int
+
+
+@dataclass(frozen=True)
+class Rubric:
+    assignment: str
+    title: str
+    dataset: str | None
+    import_time_limit: float
+    memory_limit_mb: int
+    checks: tuple
+    path: Path
+    digest: str
+
+    @property
+    def max_score(self):
+        return sum(c.points for c in self.checks)
+
+    def selected(self, visibility):
+        """The checks whose visibility is in `visibility` (a tuple such as ("public",))."""
+        return tuple(c for c in self.checks if c.visibility in visibility)
+
+
+def rubric_path(assignment, rubric_dir=None):
+    path = Path(rubric_dir or RUBRIC_DIR) / f"{assignment}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in Path(rubric_dir or RUBRIC_DIR).glob("*.yaml"))
+        raise GraderError(f"no rubric for assignment '{assignment}' (known: {', '.join(known) or 'none'})")
+    return path
+
+
+def load(assignment, rubric_dir=None):
+    return load_file(rubric_path(assignment, rubric_dir))
+
+
+def load_file(path):
+    """Parse and validate one rubric file; raises RubricError naming what is wrong."""
+    import grader.checks  # noqa: F401 - registers every kind
+
+    path = Path(path)
+    raw_bytes = path.read_bytes()
+    try:
+        raw = yaml.safe_load(raw_bytes)
+    except yaml.YAMLError as exc:
+        raise RubricError(path, None, f"not valid YAML: {exc}") from None
+    if type(raw) is not dict:
+        raise RubricError(path, None, "the rubric must be a mapping with 'assignment' and 'checks'")
+    unknown = sorted(set(raw) - TOP_KEYS)
+    if unknown:
+        raise RubricError(path, None, f"unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(TOP_KEYS))})")
+    assignment = raw.get("assignment")
+    if type(assignment) is not str or not assignment:
+        raise RubricError(path, None, "'assignment' must be a non-empty string")
+    if type(raw.get("checks")) is not list or not raw["checks"]:
+        raise RubricError(path, None, "'checks' must be a non-empty list")
+    import_limit = _number(raw.get("import_time_limit", 60), path, None, "import_time_limit")
+    memory = raw.get("memory_limit_mb", 4096)
+    if type(memory) is not int or memory < 256:
+        raise RubricError(path, None, "'memory_limit_mb' must be an int of at least 256")
+    checks, seen = [], set()
+    for index, entry in enumerate(raw["checks"]):
+        check = _load_check(entry, index, path)
+        if check.id in seen:
+            raise RubricError(path, check.id, "duplicate check id")
+        seen.add(check.id)
+        checks.append(check)
+    return Rubric(assignment, str(raw.get("title", assignment)), raw.get("dataset"), import_limit,
+                  memory, tuple(checks), path, hashlib.sha256(raw_bytes).hexdigest())
+
+
+def _load_check(entry, index, path):
+    if type(entry) is not dict:
+        raise RubricError(path, f"#{index + 1}", "each check must be a mapping")
+    check_id = entry.get("id")
+    if type(check_id) is not str or not check_id.replace("_", "").replace("-", "").isalnum():
+        raise RubricError(path, f"#{index + 1}", "'id' must be a string of letters, digits, '-' and '_'")
+    unknown = sorted(set(entry) - CHECK_KEYS)
+    if unknown:
+        raise RubricError(path, check_id, f"unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(CHECK_KEYS))})")
+    for key in ("title", "kind", "points", "visibility", "time_limit"):
+        if key not in entry:
+            raise RubricError(path, check_id, f"missing '{key}'")
+    if type(entry["title"]) is not str:
+        raise RubricError(path, check_id, "'title' must be a string")
+    if entry["visibility"] not in VISIBILITIES:
+        raise RubricError(path, check_id, f"'visibility' must be one of {', '.join(VISIBILITIES)}")
+    points = _number(entry["points"], path, check_id, "points", allow_zero=True)
+    time_limit = _number(entry["time_limit"], path, check_id, "time_limit")
+    params, problem = registry.validate_params(entry["kind"], entry.get("params", {}))
+    if problem:
+        raise RubricError(path, check_id, problem)
+    seed = entry.get("seed", int(hashlib.sha256(check_id.encode()).hexdigest()[:8], 16))
+    if type(seed) is not int:
+        raise RubricError(path, check_id, "'seed' must be an int")
+    return Check(check_id, entry["title"], entry["kind"], points, entry["visibility"], time_limit, params, seed)
+
+
+def _number(value, path, check_id, key, allow_zero=False):
+    if type(value) not in (int, float) or value < 0 or (value == 0 and not allow_zero):
+        raise RubricError(path, check_id, f"'{key}' must be a {'non-negative' if allow_zero else 'positive'} number, got {value!r}")
+    return float(value)

@@ -1,0 +1,1 @@
+"""Running untrusted submissions: the child process, its wire protocol and its probes."""

@@ -1,0 +1,107 @@
+"""Entry point of the child process: imports the submission, then answers probe requests.
+
+Runs as `python -I child_main.py ...` inside the sandbox. It is trusted code in an untrusted
+process: everything it sends is treated by the parent as a claim to validate, never as a verdict.
+Requests arrive on one inherited pipe and answers leave on another; stdout and stderr belong to
+the student's prints.
+"""
+
+import argparse
+import os
+import random
+import sys
+import traceback
+
+
+def main():
+    args = _parse_args()
+    sys.path.insert(0, args.package_root)  # makes `grader.sandbox` importable; never the submission's folder
+    from grader.sandbox import framing, probes, values
+
+    channel = Channel(args.req_fd, args.resp_fd, framing)
+    _set_threads(args.threads)
+    try:
+        module = probes.load_submission(args.submission, args.module_name)
+    except BaseException as exc:  # noqa: BLE001 - anything at import is the student's failure to report
+        channel.send({"type": "import_failed", "error": probes.describe_error(exc, args.submission)})
+        os._exit(0)
+    channel.send({"type": "ready"})
+    while True:
+        request = channel.receive()
+        if request is None:
+            os._exit(0)
+        header, blobs = request
+        channel.send(*_answer(header, blobs, module, args.submission, probes, values))
+
+
+def _answer(header, blobs, module, submission, probes, values):
+    request_id = header.get("id")
+    _seed(header.get("seed", 0))
+    encoder = values.Encoder()
+    try:
+        result = probes.run(header.get("probe"), module, header.get("args", {}), blobs)
+        encoded = encoder.encode(result)
+        return {"type": "answer", "id": request_id, "ok": True, "value": encoded}, encoder.blobs
+    except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt from student code too
+        return {"type": "answer", "id": request_id, "ok": False,
+                "error": probes.describe_error(exc, submission)}, {}
+
+
+def _seed(seed):
+    import numpy as np
+    import torch
+
+    seed = seed if type(seed) is int else 0
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _set_threads(threads):
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+
+
+class Channel:
+    """Frames over the two inherited pipe ends."""
+
+    def __init__(self, req_fd, resp_fd, framing):
+        self.req_fd, self.resp_fd, self.framing = req_fd, resp_fd, framing
+        self.reader = framing.FrameReader(blob_limit=256 << 20)
+
+    def send(self, header, blobs=None):
+        data = self.framing.pack(header, blobs)
+        view = memoryview(data)
+        while view:
+            written = os.write(self.resp_fd, view)
+            view = view[written:]
+
+    def receive(self):
+        while True:
+            frame = self.reader.next_frame()
+            if frame is not None:
+                return frame
+            chunk = os.read(self.req_fd, 1 << 16)
+            if not chunk:
+                return None
+            self.reader.feed(chunk)
+
+
+def _parse_args():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--submission", required=True)
+    parser.add_argument("--module-name", required=True)
+    parser.add_argument("--package-root", required=True)
+    parser.add_argument("--req-fd", type=int, required=True)
+    parser.add_argument("--resp-fd", type=int, required=True)
+    parser.add_argument("--threads", type=int, default=1)
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception:  # a bug of ours, not the student's: say so on stderr
+        traceback.print_exc()
+        os._exit(70)

@@ -1,0 +1,272 @@
+"""Child-side probes: each calls the student's code in one way and returns plain observations.
+
+A probe never judges. It builds, calls and measures, and returns data for the parent to check.
+Probes are named by what they observe; the parent's check kinds choose which to ask for.
+"""
+
+import importlib.util
+import io
+import sys
+import threading
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+
+PROBES = {}
+
+
+class StudentError(Exception):
+    """The student's function `function` raised `error`."""
+
+    def __init__(self, function, error):
+        super().__init__(function)
+        self.function, self.error = function, error
+
+
+class Missing(Exception):
+    """The submission does not define a name the assignment requires."""
+
+
+def probe(name):
+    def register(fn):
+        PROBES[name] = fn
+        return fn
+    return register
+
+
+def run(name, module, args, blobs):
+    if name not in PROBES:
+        raise ValueError(f"unknown probe {name!r}")
+    return PROBES[name](module, args, blobs)
+
+
+def load_submission(path, module_name):
+    """Import the submission from its file path (never via sys.path, so it cannot shadow packages)."""
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def student(module, name):
+    try:
+        return getattr(module, name)
+    except AttributeError:
+        raise Missing(name) from None
+
+
+def call(module, name, *args, **kwargs):
+    fn = student(module, name)
+    try:
+        return fn(*args, **kwargs)
+    except BaseException as exc:  # noqa: BLE001 - SystemExit from student code included
+        raise StudentError(name, exc) from exc
+
+
+def describe_error(exc, submission):
+    """Plain-data description of a failure, with the traceback lines of the student's file."""
+    function = None
+    if isinstance(exc, Missing):
+        return {"kind": "missing", "function": str(exc), "type": "AttributeError", "message": "", "traceback": ""}
+    if isinstance(exc, StudentError):
+        function, exc = exc.function, exc.error
+    return {
+        "kind": "raised",
+        "function": function,
+        "type": _safe(lambda: type(exc).__name__),
+        "message": _safe(lambda: str(exc))[:500],
+        "traceback": _student_traceback(exc, submission),
+    }
+
+
+def _student_traceback(exc, submission):
+    try:
+        frames = traceback.extract_tb(exc.__traceback__)
+        mine = [f for f in frames if f.filename == submission]
+        lines = [f"line {f.lineno}, in {f.name}: {(f.line or '').strip()}" for f in mine[-5:]]
+        if isinstance(exc, SyntaxError) and exc.lineno:
+            lines.append(f"line {exc.lineno}: {(exc.text or '').strip()}")
+        return "\n".join(lines)[:2000]
+    except Exception:
+        return ""
+
+
+def _safe(fn):
+    try:
+        return str(fn())
+    except Exception:
+        return "<unprintable>"
+
+
+def native(value):
+    """Turn decoded request arguments into what a student function expects (tensors as torch)."""
+    import torch
+
+    from grader.sandbox.values import Tensor
+
+    if isinstance(value, Tensor):
+        return torch.from_numpy(value.array.copy())
+    if isinstance(value, list):
+        return [native(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(native(v) for v in value)
+    if isinstance(value, dict):
+        return {k: native(v) for k, v in value.items()}
+    return value
+
+
+def decoded(args, key, blobs):
+    """Decode the tagged argument list/dict `key` of a request (absent means empty)."""
+    from grader.sandbox.values import decode
+
+    if key not in args:
+        return [] if key == "args" else {}
+    return native(decode(args[key], blobs))
+
+
+# ---- generic probes ---------------------------------------------------------------------------
+
+@probe("call")
+def probe_call(module, args, blobs):
+    """Call a student function with the given arguments; return its result."""
+    return call(module, args["function"], *decoded(args, "args", blobs), **decoded(args, "kwargs", blobs))
+
+
+@probe("attribute")
+def probe_attribute(module, args, blobs):
+    """Read a module-level value such as a declared constant."""
+    return student(module, args["name"])
+
+
+@probe("module_info")
+def probe_module_info(module, args, blobs):
+    """Build a model with a student factory; report its layers, parameters and output shapes."""
+    import torch
+
+    model = call(module, args["factory"], *decoded(args, "args", blobs))
+    info = {"class": _class_name(model), "is_module": isinstance(model, torch.nn.Module)}
+    if not info["is_module"]:
+        return info
+    info["layers"] = [f"{name}: {_short_repr(layer)}" for name, layer in model.named_modules() if name][:200]
+    info["parameters"] = [[name, tuple(p.shape), bool(p.requires_grad)] for name, p in model.named_parameters()]
+    if args.get("values"):
+        info["values"] = {name: p.detach().clone() for name, p in model.named_parameters()}
+        info["conv"] = _conv_attributes(model)
+    outputs = []
+    for shape in args.get("inputs", []):
+        try:
+            with torch.no_grad():
+                out = model(torch.randn(*shape))
+            outputs.append({"shape": tuple(out.shape) if isinstance(out, torch.Tensor) else None,
+                            "type": _class_name(out)})
+        except BaseException as exc:  # noqa: BLE001
+            outputs.append({"error": f"{type(exc).__name__}: {_safe(lambda: str(exc))[:300]}"})
+    info["outputs"] = outputs
+    return info
+
+
+def _conv_attributes(model):
+    import torch
+
+    if type(model) is not torch.nn.Conv2d:
+        return None
+    return {"in_channels": model.in_channels, "out_channels": model.out_channels,
+            "kernel_size": tuple(model.kernel_size), "stride": tuple(model.stride),
+            "padding": model.padding if isinstance(model.padding, str) else tuple(model.padding)}
+
+
+@probe("figure")
+def probe_figure(module, args, blobs):
+    """Call a plotting function; report its axes' titles and images, and the PNG it renders."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = call(module, args["function"], *decoded(args, "args", blobs))
+    if not isinstance(fig, Figure):
+        return {"class": _class_name(fig), "is_figure": False}
+    axes = [{"title": ax.get_title() or "", "images": len(ax.get_images()),
+             "lines": len(ax.get_lines())} for ax in fig.get_axes()]
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=60)
+    png = np.frombuffer(buffer.getvalue(), dtype=np.uint8)
+    return {"class": _class_name(fig), "is_figure": True, "axes": axes, "png": png}
+
+
+@probe("greyscale")
+def probe_greyscale(module, args, blobs):
+    """Serve the parent's image on 127.0.0.1 and call the student's loader with its URL."""
+    payload = blobs[args["image"]]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(payload))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{args.get('filename', 'image.png')}"
+        return call(module, args["function"], url)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _handler_for(payload):
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+    return Handler
+
+
+@probe("train_predict")
+def probe_train_predict(module, args, blobs):
+    """Build, train on the labelled subset, predict the unlabelled one; return losses and predictions."""
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    data = np.load(args["data"], allow_pickle=False)
+    train = TensorDataset(torch.from_numpy(data["train_x"]), torch.from_numpy(data["train_y"]))
+    loader = DataLoader(train, batch_size=args["batch_size"], shuffle=True)
+    model = call(module, args["factory"])
+    losses = call(module, args["train"], model, loader, args["epochs"])
+    predictions = call(module, args["predict"], model, torch.from_numpy(data["test_x"]))
+    return {"losses": losses, "predictions": predictions}
+
+
+@probe("transfer")
+def probe_transfer(module, args, blobs):
+    """Build the transfer model and its optimizer; report what is frozen and what is optimized."""
+    import torch
+
+    model = call(module, args["factory"], args["num_classes"])
+    if not isinstance(model, torch.nn.Module):
+        return {"class": _class_name(model), "is_module": False}
+    names = {id(p): name for name, p in model.named_parameters()}
+    report = {"class": _class_name(model), "is_module": True,
+              "parameters": [[n, tuple(p.shape), bool(p.requires_grad)] for n, p in model.named_parameters()],
+              "fc": _class_name(getattr(model, "fc", None))}
+    optimizer = call(module, args["optimizer"], model, args["lr"])
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        report["optimizer"] = {"class": _class_name(optimizer), "is_optimizer": False}
+        return report
+    groups = [{"lr": float(g.get("lr", float("nan"))),
+               "params": [names.get(id(p), "<not a parameter of the model>") for p in g["params"]]}
+              for g in optimizer.param_groups]
+    report["optimizer"] = {"class": _class_name(optimizer), "is_optimizer": True, "groups": groups}
+    return report
+
+
+def _class_name(value):
+    return type(value).__name__
+
+
+def _short_repr(layer):
+    text = _safe(lambda: repr(layer)).replace("\n", " ")
+    return text if len(text) <= 160 else text[:157] + "..."

@@ -1,0 +1,244 @@
+"""Parent side of one submission's child: start it, send probes, enforce deadlines, restart.
+
+`ChildSession.probe` returns a decoded observation or raises `ProbeFailure` with a status and a
+message in the student's terms. A child that hangs or dies is killed with its process group and
+started again (re-importing the submission) for the next probe; an import that fails is final.
+"""
+
+import os
+import select
+import signal
+import threading
+import time
+
+from grader.sandbox import framing, launch, values
+
+ANSWER_BLOB_LIMIT = 64 << 20
+
+
+class ProbeFailure(Exception):
+    """A probe did not yield an observation: status is 'error' or 'timeout'."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class CapturedOutput:
+    """Reads one stream of the child on a thread; keeps the first bytes, counts the rest."""
+
+    def __init__(self, stream, keep):
+        self.keep, self.kept, self.dropped = keep, bytearray(), 0
+        self.thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _pump(self, stream):
+        while True:
+            chunk = stream.read1(1 << 16) if hasattr(stream, "read1") else stream.read(1 << 16)
+            if not chunk:
+                break
+            room = self.keep - len(self.kept)
+            self.kept += chunk[:max(room, 0)]
+            self.dropped += max(len(chunk) - max(room, 0), 0)
+        stream.close()
+
+    def text(self):
+        note = f"\n[... {self.dropped} more bytes of output dropped]" if self.dropped else ""
+        return self.kept.decode("utf-8", "replace") + note
+
+
+class ChildSession:
+    """One submission's sandboxed child, restarted as needed; use as a context manager."""
+
+    def __init__(self, workdir, submission, module_name, limits, starter=launch.start_process):
+        self.workdir, self.submission, self.module_name = workdir, submission, module_name
+        self.limits, self.starter = limits, starter
+        self.process = None
+        self.final_failure = None  # set when the import itself failed: every probe fails the same way
+        self.outputs = []
+        self._next_id = 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---- public -----------------------------------------------------------------------------
+
+    def probe(self, name, args, timeout, seed=0, blobs=None, doing="your code"):
+        """Run probe `name` in the child within `timeout` seconds; return the decoded value."""
+        if self.final_failure is None and self.process is None:
+            self._start()
+        if self.final_failure is not None:
+            raise self.final_failure
+        request_id = self._next_id
+        self._next_id += 1
+        header = {"type": "probe", "id": request_id, "probe": name, "args": args, "seed": seed}
+        deadline = time.monotonic() + timeout
+        try:
+            self._send(framing.pack(header, blobs), deadline)
+            answer, answer_blobs = self._receive(deadline)
+        except _Timeout:
+            self._stop()
+            raise ProbeFailure("timeout", f"{doing} did not finish within the {timeout:g} s time limit") from None
+        except _Died:
+            raise ProbeFailure("error", self._death_message(doing)) from None
+        except framing.FrameError as exc:
+            self._stop()
+            raise ProbeFailure("error", f"the grader received a malformed message while running {doing} ({exc})") from None
+        if answer.get("type") != "answer" or answer.get("id") != request_id:
+            self._stop()
+            raise ProbeFailure("error", f"the grader received an unexpected message while running {doing}")
+        if answer.get("ok") is not True:
+            raise ProbeFailure("error", student_error_message(answer.get("error"), doing, self.limits))
+        try:
+            return values.decode(answer.get("value"), answer_blobs)
+        except values.DecodeError as exc:
+            raise ProbeFailure("error", f"the result of {doing} could not be read: {exc}") from None
+
+    def output(self):
+        """Everything the student's code printed (capped), over all restarts."""
+        return "".join(part.text() for part in self.outputs if part.kept or part.dropped)
+
+    def close(self):
+        self._stop()
+
+    # ---- child lifecycle ----------------------------------------------------------------------
+
+    def _start(self):
+        req_r, self.req_w = os.pipe()
+        self.resp_r, resp_w = os.pipe()
+        try:
+            self.process = self.starter(self.workdir, self.submission, self.module_name, self.limits, req_r, resp_w)
+        finally:
+            os.close(req_r)
+            os.close(resp_w)
+        keep = self.limits.output_keep_bytes
+        self.outputs += [CapturedOutput(self.process.stdout, keep), CapturedOutput(self.process.stderr, keep)]
+        self.reader = framing.FrameReader(blob_limit=ANSWER_BLOB_LIMIT)
+        deadline = time.monotonic() + self.limits.import_seconds
+        try:
+            hello, _ = self._receive(deadline)
+        except _Timeout:
+            self._fail_import("timeout", f"importing your module took longer than {self.limits.import_seconds:g} s")
+            return
+        except _Died:
+            self._fail_import("error", self._death_message("your module", during_import=True))
+            return
+        except framing.FrameError:
+            self._fail_import("error", "your module sent malformed data while it was being imported")
+            return
+        if hello.get("type") == "import_failed":
+            self._fail_import("error", import_error_message(hello.get("error")))
+        elif hello.get("type") != "ready":
+            self._fail_import("error", "your module sent unexpected data while it was being imported")
+
+    def _fail_import(self, status, message):
+        self._stop()
+        self.final_failure = ProbeFailure(status, message)
+
+    def _stop(self):
+        if self.process is None:
+            return
+        launch.kill_tree(self.process)
+        for fd in (self.req_w, self.resp_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        for part in self.outputs[-2:]:
+            part.thread.join(timeout=2)
+        self.process = None
+
+    def _death_message(self, doing, during_import=False):
+        code = self.process.poll() if self.process else None
+        if code is None and self.process is not None:
+            try:
+                code = self.process.wait(timeout=5)
+            except Exception:
+                code = None
+        self._stop()
+        when = "during import" if during_import else f"while running {doing}"
+        if code is not None and code < 0:
+            sig = -code
+            if sig == signal.SIGKILL:
+                return f"the process running your code was killed {when} (possibly by exceeding the {self.limits.memory_text()} memory limit)"
+            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+            return f"the process running your code crashed {when} (signal {name})"
+        subject = "your module" if during_import else "your code"
+        return f"{subject} exited {when} (exit code {code}); do not call sys.exit() or os._exit() in a submission"
+
+    # ---- pipes --------------------------------------------------------------------------------
+
+    def _send(self, data, deadline):
+        view = memoryview(data)
+        while view:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Timeout()
+            _, writable, _ = select.select([], [self.req_w], [], remaining)
+            if writable:
+                try:
+                    view = view[os.write(self.req_w, view[:1 << 16]):]
+                except BrokenPipeError:
+                    raise _Died() from None
+
+    def _receive(self, deadline):
+        while True:
+            frame = self.reader.next_frame()
+            if frame is not None:
+                return frame
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Timeout()
+            readable, _, _ = select.select([self.resp_r], [], [], remaining)
+            if readable:
+                chunk = os.read(self.resp_r, 1 << 20)
+                if not chunk:
+                    raise _Died()
+                self.reader.feed(chunk)
+
+
+class _Timeout(Exception):
+    pass
+
+
+class _Died(Exception):
+    pass
+
+
+def import_error_message(error):
+    error = error if type(error) is dict else {}
+    kind, text = str(error.get("type", "Exception")), str(error.get("message", ""))
+    where = str(error.get("traceback", "")).strip()
+    if kind == "SyntaxError":
+        head = "your module has a syntax error"
+    elif kind == "SystemExit":
+        head = "your module exited during import (it called sys.exit())"
+    else:
+        head = f"your module raised {kind} while being imported"
+    return _join(head, text, where)
+
+
+def student_error_message(error, doing, limits):
+    """Turn the child's description of an exception into a message a student can act on."""
+    error = error if type(error) is dict else {}
+    function = error.get("function")
+    subject = f"`{function}`" if type(function) is str else doing
+    if error.get("kind") == "missing":
+        return f"your module does not define `{error.get('function')}`"
+    kind, text = str(error.get("type", "Exception")), str(error.get("message", ""))
+    where = str(error.get("traceback", "")).strip()
+    if kind == "NotImplementedError":
+        return f"{subject} is not implemented yet (it raises NotImplementedError)"
+    if kind == "MemoryError":
+        return f"your code exceeded the {limits.memory_text()} memory limit while running {subject}"
+    if kind == "SystemExit":
+        return f"{subject} called sys.exit(); a submission must return its result instead"
+    return _join(f"{subject} raised {kind}", text, where)
+
+
+def _join(head, text, where):
+    message = f"{head}: {text}" if text else head
+    return f"{message}\n{where}" if where else message
