@@ -26,6 +26,8 @@ def main():
 
 
 _assignment = click.option("--assignment", "-a", help="Assignment name (default: inferred from the file name).")
+_sandbox = click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto",
+                        show_default=True, help="Isolation of student code: bubblewrap, or a plain process.")
 _data_dir = click.option("--data-dir", type=click.Path(file_okay=False), envvar="GRADER_DATA_DIR",
                          help="Folder with the data sets (torchvision layout); also GRADER_DATA_DIR.")
 
@@ -37,12 +39,13 @@ _data_dir = click.option("--data-dir", type=click.Path(file_okay=False), envvar=
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write results.json here.")
 @click.option("--html", "html_out", type=click.Path(dir_okay=False), help="Also write the HTML report here.")
 @_data_dir
-def check(file, assignment, only, json_out, html_out, data_dir):
+@_sandbox
+def check(file, assignment, only, json_out, html_out, data_dir, sandbox):
     """Run the public checks on FILE and print what passed and why not.
 
     Exits 0 when every public check passes, 1 when any fails, 2 on a usage or set-up error."""
     result = commands.check(file=file, assignment=assignment, only=only, json_out=json_out,
-                            html_out=html_out, data_dir=data_dir, echo=click.echo)
+                            html_out=html_out, data_dir=data_dir, sandbox=sandbox, echo=click.echo)
     sys.exit(0 if all(c.status == "passed" for c in result.checks) else 1)
 
 
@@ -51,9 +54,11 @@ def check(file, assignment, only, json_out, html_out, data_dir):
 @_assignment
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @_data_dir
-def grade(files, assignment, out_dir, data_dir):
+@_sandbox
+def grade(files, assignment, out_dir, data_dir, sandbox):
     """Run all checks (public and hidden) on FILES; write results, reports and grades.csv to --out."""
-    commands.grade(files=files, assignment=assignment, out_dir=out_dir, data_dir=data_dir, echo=click.echo)
+    commands.grade(files=files, assignment=assignment, out_dir=out_dir, data_dir=data_dir, sandbox=sandbox,
+                   echo=click.echo)
 
 
 @main.command()

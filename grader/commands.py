@@ -10,6 +10,7 @@ from grader.errors import GraderError
 from grader.grading import Options, grade_file
 from grader.report import write_report
 from grader.report.render import atomic_write
+from grader.sandbox import backends
 
 ROOT = Path(__file__).resolve().parents[1]
 STATUS_MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT"}
@@ -26,15 +27,17 @@ def infer_assignment(path, rubric_dir=None):
                       f"pass --assignment (one of: {', '.join(sorted(names))})")
 
 
-def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_dir=None, echo=print):
+def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_dir=None, sandbox="auto",
+          echo=print):
     """Public checks on one file, a table on the terminal, optional JSON and HTML outputs."""
     rubric = rubrics.load(assignment or infer_assignment(file))
     unknown = sorted(set(only) - {c.id for c in rubric.checks})
     if unknown:
         raise GraderError(f"no check with id {', '.join(unknown)} in {rubric.path.name}")
+    options = Options(visibility=("public",), only=tuple(only), data_dir=data_dir, sandbox=sandbox)
+    _warn(options, echo)
     echo(f"Checking {file} against {rubric.assignment} (public checks)")
-    result = grade_file(file, rubric, Options(visibility=("public",), only=tuple(only), data_dir=data_dir),
-                        on_check=lambda r: echo(_row(r)))
+    result = grade_file(file, rubric, options, on_check=lambda r: echo(_row(r)))
     echo(f"Score: {_num(result.score)} / {_num(result.max_score)} "
          f"({sum(c.status == 'passed' for c in result.checks)} of {len(result.checks)} checks passed)")
     if json_out:
@@ -45,14 +48,16 @@ def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_
     return result
 
 
-def grade(*, files, assignment=None, out_dir, data_dir=None, echo=print):
+def grade(*, files, assignment=None, out_dir, data_dir=None, sandbox="auto", echo=print):
     """All checks on each file; results.json and report.html per submission, and grades.csv."""
     out = Path(out_dir)
     rubric = rubrics.load(assignment or infer_assignment(files[0]))
+    options = Options(data_dir=data_dir, sandbox=sandbox)
+    _warn(options, echo)
     results = []
     for index, file in enumerate(files, 1):
         echo(f"[{index}/{len(files)}] {file}")
-        result = grade_file(file, rubric, Options(data_dir=data_dir))
+        result = grade_file(file, rubric, options)
         folder = out / result.submission
         atomic_write(folder / "results.json", result.dumps())
         write_report(result, folder / "report.html", Path(file).name)
@@ -94,6 +99,13 @@ def assign(*, assignment=None, check_only=False, echo=print):
     if not stale:
         echo("templates are up to date")
     return stale
+
+
+def _warn(options, echo):
+    """Say loudly, before anything runs, when student code will not be isolated."""
+    _, warnings = backends.choose(options.sandbox)
+    for warning in warnings:
+        echo(warning, err=True) if echo is not print else print(warning)
 
 
 def _row(result):

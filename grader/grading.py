@@ -17,6 +17,7 @@ from grader.checks.context import CheckContext
 from grader.checks.registry import KINDS, Fail
 from grader.errors import DataError, SubmissionError
 from grader.results import CheckResult, SubmissionResult, score
+from grader.sandbox import backends
 from grader.sandbox.launch import Limits
 from grader.sandbox.session import ChildSession, ProbeFailure
 from grader.staging import stage, submission_name
@@ -32,6 +33,7 @@ class Options:
     only: tuple = ()  # check ids; empty means all selected by visibility
     data_dir: str | None = None
     threads: int = 1
+    sandbox: str = "auto"  # auto | bwrap | process (see grader.sandbox.backends)
 
 
 def grade_file(path, rubric, options=Options(), on_check=None):
@@ -42,6 +44,7 @@ def grade_file(path, rubric, options=Options(), on_check=None):
     except SubmissionError as exc:
         results = tuple(_result(c, "error", str(exc), 0.0) for c in checks)
         return SubmissionResult(rubric.assignment, submission_name(path), results)
+    starter, warnings = backends.choose(options.sandbox)
     limits = Limits(import_seconds=rubric.import_time_limit, memory_bytes=rubric.memory_limit_mb << 20,
                     threads=options.threads)
     loader = _data_loader(rubric, options)
@@ -52,14 +55,14 @@ def grade_file(path, rubric, options=Options(), on_check=None):
         module_file = workdir / f"{rubric.assignment}.py"
         module_file.write_text(staged.source, encoding="utf-8")
         results = []
-        with ChildSession(workdir, module_file, rubric.assignment, limits) as session:
+        with ChildSession(workdir, module_file, rubric.assignment, limits, starter) as session:
             for check in checks:
                 result = run_check(check, session, workdir, loader)
                 results.append(result)
                 if on_check:
                     on_check(result)
             output = session.output()
-        return SubmissionResult(rubric.assignment, staged.name, tuple(results), output)
+        return SubmissionResult(rubric.assignment, staged.name, tuple(results), output, warnings)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -71,11 +71,11 @@ def _problem(resp, vertical, horizontal):
         own, leak, flat = resp[kind][channel], resp[other][channel], resp["flat"][channel]
         if own < 1e-6:
             return f"channel {channel} does not respond to {kind} edges"
-        if leak > LEAK * own:
-            return f"channel {channel} responds to {other} edges as well as {kind} ones; it must detect only {kind} edges"
         if flat > LEAK * own:
             return (f"channel {channel} responds on flat regions; its kernel weights should sum to zero "
                     "and its bias should be zero")
+        if leak > LEAK * own:
+            return f"channel {channel} responds to {other} edges as well as {kind} ones; it must detect only {kind} edges"
     return None
 
 

@@ -39,9 +39,6 @@ def child_environment(workdir, threads):
         "HOME": str(workdir),
         "TMPDIR": str(workdir),
         "LANG": "C.UTF-8",
-        "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONUNBUFFERED": "1",
         "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": str(Path(workdir) / ".matplotlib"),
         "OMP_NUM_THREADS": threads,
@@ -52,13 +49,18 @@ def child_environment(workdir, threads):
     }
 
 
-def child_command(submission, module_name, req_fd, resp_fd, threads):
-    return [sys.executable, "-I", str(CHILD_MAIN), "--submission", str(submission),
-            "--module-name", module_name, "--package-root", str(PACKAGE_ROOT),
+def child_command(submission, module_name, req_fd, resp_fd, threads, package_root=PACKAGE_ROOT):
+    """The child's command line; `package_root` is where the grader package is seen from the child."""
+    child_main = Path(package_root) / CHILD_MAIN.relative_to(PACKAGE_ROOT)
+    # -I: isolated (no user site, no PYTHON* variables, script folder not on sys.path);
+    # -u: unbuffered, so prints before a crash still reach the report; -B: no .pyc files.
+    return [sys.executable, "-I", "-u", "-B", str(child_main), "--submission", str(submission),
+            "--module-name", module_name, "--package-root", str(package_root),
             "--req-fd", str(req_fd), "--resp-fd", str(resp_fd), "--threads", str(threads)]
 
 
-def _apply_rlimits(limits):
+def rlimits(limits):
+    """A preexec function applying the limits (inherited by bwrap and the child it starts)."""
     def apply():
         resource.setrlimit(resource.RLIMIT_DATA, (limits.memory_bytes, limits.memory_bytes))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
@@ -74,7 +76,7 @@ def start_process(workdir, submission, module_name, limits, req_fd, resp_fd):
         cwd=workdir, env=child_environment(workdir, limits.threads),
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         pass_fds=(req_fd, resp_fd), start_new_session=True,
-        preexec_fn=_apply_rlimits(limits),
+        preexec_fn=rlimits(limits),
     )
 
 
