@@ -105,7 +105,7 @@ def _parents(path, created):
 
 
 def start_bwrap(workdir, submission, module_name, limits, req_fd, resp_fd, slot=0):
-    """Start the child inside bubblewrap; same contract as launch.start_process."""
+    """Start the child inside bubblewrap; same contract as launch.start_process (returns a Child)."""
     ok, why = available()
     if not ok:
         raise SandboxError(f"the bwrap sandbox is not available: {why}")
@@ -115,11 +115,7 @@ def start_bwrap(workdir, submission, module_name, limits, req_fd, resp_fd, slot=
     child = launch.child_command(inside, module_name, req_fd, resp_fd, limits.threads,
                                  package_root=INSIDE_PACKAGE_ROOT)
     env = launch.child_environment(INSIDE_WORKDIR, limits.threads)
-    return subprocess.Popen(
-        _bwrap_args(workdir, slot) + child, cwd="/", env=env,
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        pass_fds=(req_fd, resp_fd), start_new_session=True, preexec_fn=launch.rlimits(limits),
-    )
+    return launch.spawn(_bwrap_args(workdir, slot) + child, "/", env, limits, (req_fd, resp_fd))
 
 
 def _hand_over(workdir, uid):

@@ -11,6 +11,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.sandbox.cgroups import ChildCgroup
+
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 CHILD_MAIN = Path(__file__).resolve().with_name("child_main.py")
 
@@ -23,6 +25,8 @@ class Limits:
     memory_bytes: int = 4 << 30
     file_bytes: int = 64 << 20
     open_files: int = 256
+    max_processes: int = 64  # threads count too; torch needs headroom (see SANDBOX_NOTES)
+    cpu_seconds: int = 3600
     output_keep_bytes: int = 64 << 10
     threads: int = 1
 
@@ -59,25 +63,60 @@ def child_command(submission, module_name, req_fd, resp_fd, threads, package_roo
             "--req-fd", str(req_fd), "--resp-fd", str(resp_fd), "--threads", str(threads)]
 
 
-def rlimits(limits):
-    """A preexec function applying the limits (inherited by bwrap and the child it starts)."""
+@dataclass
+class Child:
+    """A started child: its process (the group leader) and its cgroup, if any."""
+
+    process: subprocess.Popen
+    cgroup: ChildCgroup | None = None
+
+    def kill(self):
+        """SIGKILL the whole tree: the cgroup's tasks (daemons too), then the process group; reap."""
+        if self.cgroup:
+            self.cgroup.kill_all()
+        kill_tree(self.process)
+        if self.cgroup:
+            self.cgroup.kill_all()
+            self.cgroup.remove()
+
+    def memory_killed(self):
+        return bool(self.cgroup and self.cgroup.oom_killed())
+
+
+def prepare(limits):
+    """A preexec function applying the limits and entering a fresh cgroup; returns (fn, cgroup)."""
+    cgroup = ChildCgroup.create(limits.memory_bytes, limits.max_processes)
+
     def apply():
+        if cgroup:
+            cgroup.enter()
         resource.setrlimit(resource.RLIMIT_DATA, (limits.memory_bytes, limits.memory_bytes))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
         resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    return apply
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
+    return apply, cgroup
 
 
 def start_process(workdir, submission, module_name, limits, req_fd, resp_fd):
-    """Start the child as a plain process in a new session; returns the Popen."""
-    return subprocess.Popen(
-        child_command(submission, module_name, req_fd, resp_fd, limits.threads),
-        cwd=workdir, env=child_environment(workdir, limits.threads),
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        pass_fds=(req_fd, resp_fd), start_new_session=True,
-        preexec_fn=rlimits(limits),
-    )
+    """Start the child as a plain process in a new session and cgroup; returns a Child."""
+    command = child_command(submission, module_name, req_fd, resp_fd, limits.threads)
+    return spawn(command, workdir, child_environment(workdir, limits.threads), limits, (req_fd, resp_fd))
+
+
+def spawn(command, cwd, env, limits, fds):
+    """Popen with pipes for output, the given fds kept open, a new session, limits and cgroup."""
+    preexec, cgroup = prepare(limits)
+    try:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, pass_fds=fds, start_new_session=True,
+                                   preexec_fn=preexec)
+    except BaseException:
+        if cgroup:
+            cgroup.remove()
+        raise
+    return Child(process, cgroup)
 
 
 def kill_tree(process):

@@ -53,7 +53,7 @@ class ChildSession:
     def __init__(self, workdir, submission, module_name, limits, starter=launch.start_process):
         self.workdir, self.submission, self.module_name = workdir, submission, module_name
         self.limits, self.starter = limits, starter
-        self.process = None
+        self.child = None
         self.final_failure = None  # set when the import itself failed: every probe fails the same way
         self.outputs = []
         self._next_id = 1
@@ -68,7 +68,7 @@ class ChildSession:
 
     def probe(self, name, args, timeout, seed=0, blobs=None, doing="your code"):
         """Run probe `name` in the child within `timeout` seconds; return the decoded value."""
-        if self.final_failure is None and self.process is None:
+        if self.final_failure is None and self.child is None:
             self._start()
         if self.final_failure is not None:
             raise self.final_failure
@@ -87,9 +87,10 @@ class ChildSession:
         except framing.FrameError as exc:
             self._stop()
             raise ProbeFailure("error", f"the grader received a malformed message while running {doing} ({exc})") from None
-        if answer.get("type") != "answer" or answer.get("id") != request_id:
+        if answer.get("type") != "answer" or answer.get("id") != request_id or self._more_waiting():
             self._stop()
-            raise ProbeFailure("error", f"the grader received an unexpected message while running {doing}")
+            raise ProbeFailure("error", f"the grader received an unsolicited or duplicate message while running "
+                                        f"{doing}; a submission must not write to the grader's channel")
         if answer.get("ok") is not True:
             raise ProbeFailure("error", student_error_message(answer.get("error"), doing, self.limits))
         try:
@@ -110,12 +111,13 @@ class ChildSession:
         req_r, self.req_w = os.pipe()
         self.resp_r, resp_w = os.pipe()
         try:
-            self.process = self.starter(self.workdir, self.submission, self.module_name, self.limits, req_r, resp_w)
+            self.child = self.starter(self.workdir, self.submission, self.module_name, self.limits, req_r, resp_w)
         finally:
             os.close(req_r)
             os.close(resp_w)
         keep = self.limits.output_keep_bytes
-        self.outputs += [CapturedOutput(self.process.stdout, keep), CapturedOutput(self.process.stderr, keep)]
+        process = self.child.process
+        self.outputs += [CapturedOutput(process.stdout, keep), CapturedOutput(process.stderr, keep)]
         self.reader = framing.FrameReader(blob_limit=ANSWER_BLOB_LIMIT)
         deadline = time.monotonic() + self.limits.import_seconds
         try:
@@ -139,9 +141,9 @@ class ChildSession:
         self.final_failure = ProbeFailure(status, message)
 
     def _stop(self):
-        if self.process is None:
+        if self.child is None:
             return
-        launch.kill_tree(self.process)
+        self.child.kill()
         for fd in (self.req_w, self.resp_r):
             try:
                 os.close(fd)
@@ -149,27 +151,38 @@ class ChildSession:
                 pass
         for part in self.outputs[-2:]:
             part.thread.join(timeout=2)
-        self.process = None
+        self.child = None
 
     def _death_message(self, doing, during_import=False):
-        code = self.process.poll() if self.process else None
-        if code is None and self.process is not None:
-            try:
-                code = self.process.wait(timeout=5)
-            except Exception:
-                code = None
+        code = _exit_code(self.child.process)
+        memory = self.child.memory_killed()
         self._stop()
         when = "during import" if during_import else f"while running {doing}"
+        if memory:
+            return f"your code exceeded the {self.limits.memory_text()} memory limit {when} and was stopped"
         if code is not None and code < 0:
             sig = -code
+            if sig == signal.SIGXCPU:
+                return f"your code used more than {self.limits.cpu_seconds} s of CPU time {when}"
             if sig == signal.SIGKILL:
-                return f"the process running your code was killed {when} (possibly by exceeding the {self.limits.memory_text()} memory limit)"
+                return f"the process running your code was killed {when}"
             name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
             return f"the process running your code crashed {when} (signal {name})"
         subject = "your module" if during_import else "your code"
         return f"{subject} exited {when} (exit code {code}); do not call sys.exit() or os._exit() in a submission"
 
     # ---- pipes --------------------------------------------------------------------------------
+
+    def _more_waiting(self):
+        """True when bytes beyond the one answer are already there: a forged or duplicate frame."""
+        if self.reader.pending_bytes():
+            return True
+        readable, _, _ = select.select([self.resp_r], [], [], 0)
+        if not readable:
+            return False
+        chunk = os.read(self.resp_r, 1 << 16)  # empty at EOF: the child died, which the next probe reports
+        self.reader.feed(chunk)
+        return bool(chunk)
 
     def _send(self, data, deadline):
         view = memoryview(data)
@@ -198,6 +211,14 @@ class ChildSession:
                 if not chunk:
                     raise _Died()
                 self.reader.feed(chunk)
+
+
+def _exit_code(process):
+    """The child's exit code, waiting briefly for it to finish dying (None if it will not)."""
+    try:
+        return process.wait(timeout=5)
+    except Exception:
+        return None
 
 
 class _Timeout(Exception):
