@@ -68,3 +68,13 @@ def assign(assignment, check_only):
     """Generate student_template/ (module and notebook) from reference_solutions/."""
     stale = commands.assign(assignment=assignment, check_only=check_only, echo=click.echo)
     sys.exit(1 if check_only and stale else 0)
+
+
+@main.command()
+@click.option("--assignment", "-a", required=True, help="Assignment to calibrate.")
+@click.option("--seeds", default=5, show_default=True, type=click.IntRange(2, 50), help="Seeds to run.")
+@_data_dir
+@_sandbox
+def calibrate(assignment, seeds, data_dir, sandbox):
+    """Run the reference's accuracy checks over several seeds and record recommended thresholds."""
+    commands.calibrate(assignment=assignment, seeds=seeds, data_dir=data_dir, sandbox=sandbox, echo=click.echo)

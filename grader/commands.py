@@ -118,3 +118,18 @@ def _row(result):
 
 def _num(value):
     return int(value) if float(value).is_integer() else round(value, 2)
+
+
+def calibrate(*, assignment, seeds=5, data_dir=None, sandbox="auto", echo=print):
+    """Calibrate the accuracy thresholds of `assignment` on its reference; write the record."""
+    from grader import calibrate as calibration
+
+    rubric = rubrics.load(assignment)
+    reference = ROOT / "reference_solutions" / f"{assignment}.py"
+    echo(f"Calibrating {assignment} on {reference.name} over {seeds} seeds")
+    record = calibration.calibrate(rubric, reference, seeds, options=Options(data_dir=data_dir, sandbox=sandbox))
+    for check in record["checks"]:
+        echo(f"  {check['check']}: accuracy min {check['min']:.3f} mean {check['mean']:.3f} max {check['max']:.3f}; "
+             f"recommended threshold {check['recommended_threshold']} (rubric has {check['threshold_in_rubric']})")
+    echo(f"Record: {calibration.write_record(rubric, record)}")
+    return record

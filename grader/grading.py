@@ -71,12 +71,13 @@ def run_check(check, session, workdir, loader):
     """Run one check; whatever happens becomes a CheckResult."""
     started = time.monotonic()
     ctx = CheckContext(check, session, workdir, loader)
-    artifacts = ()
+    artifacts, value = (), None
     try:
         verdict = KINDS[check.kind].run(ctx)
-        status, message, artifacts = ("passed" if verdict.passed else "failed"), verdict.message, verdict.artifacts
+        status = "passed" if verdict.passed else "failed"
+        message, artifacts, value = verdict.message, verdict.artifacts, verdict.value
     except Fail as exc:
-        status, message, artifacts = "failed", exc.message, exc.artifacts
+        status, message, artifacts, value = "failed", exc.message, exc.artifacts, exc.value
     except ProbeFailure as exc:
         status, message = exc.status, exc.message
     except DataError:
@@ -84,12 +85,12 @@ def run_check(check, session, workdir, loader):
     except Exception:
         log.error("internal error in check %s:\n%s", check.id, traceback.format_exc())
         status, message = "error", "internal grader error (not your fault); please report it to the course staff"
-    return _result(check, status, message, time.monotonic() - started, artifacts)
+    return _result(check, status, message, time.monotonic() - started, artifacts, value)
 
 
-def _result(check, status, message, seconds, artifacts=()):
+def _result(check, status, message, seconds, artifacts=(), value=None):
     return CheckResult(check.id, check.title, score(check, status), check.points, status, message,
-                       check.visibility, seconds, tuple(artifacts))
+                       check.visibility, seconds, tuple(artifacts), value)
 
 
 def _data_loader(rubric, options):

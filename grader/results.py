@@ -21,11 +21,15 @@ class CheckResult:
     visibility: str = "public"
     seconds: float = 0.0
     artifacts: tuple = field(default=(), compare=False)
+    value: float | None = None  # what the check measured, when it measures a number
 
     def to_json(self):
-        return {"id": self.id, "title": self.title, "points": self.points, "max_points": self.max_points,
-                "status": self.status, "message": self.message, "visibility": self.visibility,
-                "seconds": round(self.seconds, 2)}
+        out = {"id": self.id, "title": self.title, "points": self.points, "max_points": self.max_points,
+               "status": self.status, "message": self.message, "visibility": self.visibility,
+               "seconds": round(self.seconds, 2)}
+        if self.value is not None:
+            out["value"] = self.value
+        return out
 
 
 @dataclass(frozen=True)

@@ -39,14 +39,15 @@ class Verdict:
     passed: bool
     message: str = ""
     artifacts: tuple = field(default_factory=tuple)
+    value: float | None = None  # the measured quantity, e.g. an accuracy (used by calibration)
 
 
 class Fail(Exception):
     """Raised by a check kind to fail the check with a message for the student."""
 
-    def __init__(self, message, artifacts=()):
+    def __init__(self, message, artifacts=(), value=None):
         super().__init__(message)
-        self.message, self.artifacts = message, tuple(artifacts)
+        self.message, self.artifacts, self.value = message, tuple(artifacts), value
 
 
 @dataclass(frozen=True)

@@ -46,5 +46,5 @@ def min_accuracy(ctx):
     where = f"after {p['epochs']} epochs on {len(test_y)} held-out images"
     if accuracy < p["threshold"]:
         raise Fail(f"accuracy {accuracy:.1%} {where} is below the required {p['threshold']:.0%}; "
-                   "check the loss curve: does it go down?", curve)
-    return Verdict(True, f"accuracy {accuracy:.1%} {where} (required {p['threshold']:.0%})", curve)
+                   "check the loss curve: does it go down?", curve, value=accuracy)
+    return Verdict(True, f"accuracy {accuracy:.1%} {where} (required {p['threshold']:.0%})", curve, value=accuracy)
