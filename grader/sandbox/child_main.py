@@ -20,6 +20,7 @@ def main():
 
     channel = Channel(args.req_fd, args.resp_fd, framing)
     _set_threads(args.threads)
+    probes.load_all()
     try:
         module = probes.load_submission(args.submission, args.module_name)
     except BaseException as exc:  # noqa: BLE001 - anything at import is the student's failure to report

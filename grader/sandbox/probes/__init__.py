@@ -1,0 +1,143 @@
+"""Child-side probes: each calls the student's code in one way and returns plain observations.
+
+A probe never judges. It builds, calls and measures, and returns data for the parent to check.
+Probes are named by what they observe; the parent's check kinds choose which to ask for. Every
+module of this package is imported on start, so a new probe is one function in a module here,
+registered with `@probe("name")`.
+"""
+
+import importlib
+import importlib.util
+import pkgutil
+import sys
+import traceback
+
+PROBES = {}
+
+
+class StudentError(Exception):
+    """The student's function `function` raised `error`."""
+
+    def __init__(self, function, error):
+        super().__init__(function)
+        self.function, self.error = function, error
+
+
+class Missing(Exception):
+    """The submission does not define a name the assignment requires."""
+
+
+def probe(name):
+    def register(fn):
+        PROBES[name] = fn
+        return fn
+    return register
+
+
+def run(name, module, args, blobs):
+    load_all()
+    if name not in PROBES:
+        raise ValueError(f"unknown probe {name!r}")
+    return PROBES[name](module, args, blobs)
+
+
+def load_submission(path, module_name):
+    """Import the submission from its file path (never via sys.path, so it cannot shadow packages)."""
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def student(module, name):
+    try:
+        return getattr(module, name)
+    except AttributeError:
+        raise Missing(name) from None
+
+
+def call(module, name, *args, **kwargs):
+    fn = student(module, name)
+    try:
+        return fn(*args, **kwargs)
+    except BaseException as exc:  # noqa: BLE001 - SystemExit from student code included
+        raise StudentError(name, exc) from exc
+
+
+def describe_error(exc, submission):
+    """Plain-data description of a failure, with the traceback lines of the student's file."""
+    function = None
+    if isinstance(exc, Missing):
+        return {"kind": "missing", "function": str(exc), "type": "AttributeError", "message": "", "traceback": ""}
+    if isinstance(exc, StudentError):
+        function, exc = exc.function, exc.error
+    return {
+        "kind": "raised",
+        "function": function,
+        "type": _safe(lambda: type(exc).__name__),
+        "message": _safe(lambda: str(exc))[:500],
+        "traceback": _student_traceback(exc, submission),
+    }
+
+
+def _student_traceback(exc, submission):
+    try:
+        frames = traceback.extract_tb(exc.__traceback__)
+        mine = [f for f in frames if f.filename == submission]
+        lines = [f"line {f.lineno}, in {f.name}: {(f.line or '').strip()}" for f in mine[-5:]]
+        if isinstance(exc, SyntaxError) and exc.lineno:
+            lines.append(f"line {exc.lineno}: {(exc.text or '').strip()}")
+        return "\n".join(lines)[:2000]
+    except Exception:
+        return ""
+
+
+def _safe(fn):
+    try:
+        return str(fn())
+    except Exception:
+        return "<unprintable>"
+
+
+def native(value):
+    """Turn decoded request arguments into what a student function expects (tensors as torch)."""
+    import torch
+
+    from grader.sandbox.values import Tensor
+
+    if isinstance(value, Tensor):
+        return torch.from_numpy(value.array.copy())
+    if isinstance(value, list):
+        return [native(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(native(v) for v in value)
+    if isinstance(value, dict):
+        return {k: native(v) for k, v in value.items()}
+    return value
+
+
+def decoded(args, key, blobs):
+    """Decode the tagged argument list/dict `key` of a request (absent means empty)."""
+    from grader.sandbox.values import decode
+
+    if key not in args:
+        return [] if key == "args" else {}
+    return native(decode(args[key], blobs))
+
+
+def load_all():
+    """Import every probe module of this package once (they register themselves)."""
+    if PROBES:
+        return
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+def _class_name(value):
+    return type(value).__name__
+
+
+def _short_repr(layer):
+    text = _safe(lambda: repr(layer)).replace("\n", " ")
+    return text if len(text) <= 160 else text[:157] + "..."
