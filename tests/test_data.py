@@ -29,8 +29,10 @@ def fresh_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("GRADER_OFFLINE", "1")
     monkeypatch.delenv("GRADER_DATA_DIR", raising=False)
     data.load_mnist.cache_clear()
+    data.load_fashion_mnist.cache_clear()
     yield
     data.load_mnist.cache_clear()
+    data.load_fashion_mnist.cache_clear()
 
 
 def test_data_dir_in_torchvision_layout(tmp_path):
@@ -74,3 +76,24 @@ def test_child_file_holds_no_test_labels(tmp_path):
 def test_unknown_dataset_is_refused():
     with pytest.raises(DataError, match="unknown data set"):
         data.load("cifar")
+
+
+def test_fashion_mnist_from_a_torchvision_root(tmp_path):
+    root = tmp_path / "fm"
+    write_idx_mnist(root)
+    (root / "MNIST").rename(root / "FashionMNIST")
+    split = data.load("fashion_mnist", root)
+    assert split.train_x.shape == (30, 784) and "FashionMNIST" in split.source
+
+
+@pytest.mark.skipif(not data.DEBIAN_FASHION.is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
+def test_fashion_mnist_from_the_debian_package():
+    split = data.load("fashion_mnist")
+    assert split.train_x.shape == (60000, 784) and split.test_x.shape == (10000, 784)
+    assert sorted(np.unique(split.test_y)) == list(range(10))
+
+
+def test_no_fashion_mnist_says_how_to_get_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(data, "DEBIAN_FASHION", tmp_path / "absent")
+    with pytest.raises(DataError, match="dataset-fashion-mnist"):
+        data.load("fashion_mnist")
