@@ -20,20 +20,28 @@ from grader.data import write_child_inputs
             epochs=Param((int,), validate=positive),
             train_size=Param((int,), validate=positive),
             test_size=Param((int,), validate=positive),
-            batch_size=Param((int,), default=64, validate=positive))
+            batch_size=Param((int,), default=64, validate=positive),
+            input_shape=Param((list,), default=[], doc="shape of one image as the model takes it, e.g. [1, 28, 28]"),
+            validation=Param((int,), default=0, doc="training images held out as a labelled loader passed "
+                                                    "after the training loader"),
+            train_kwargs=Param((dict,), default={}, doc="keyword arguments of the training function"),
+            losses_key=Param((str,), default="", doc="key of the loss list when training returns a dict"))
 def min_accuracy(ctx):
     """Trained with the student's own loop, the model reaches `threshold` accuracy on unseen data."""
     p = ctx.params
     split = ctx.data()
     inputs = ctx.workdir / f"data-{ctx.check.id}.npz"
-    test_y = write_child_inputs(inputs, split, p["train_size"], p["test_size"], ctx.check.seed)
+    test_y = write_child_inputs(inputs, split, p["train_size"] + p["validation"], p["test_size"], ctx.check.seed)
     try:
         result = ctx.probe("train_predict", f"training with `{p['train']}`", data=inputs.name, factory=p["factory"],
-                           train=p["train"], predict=p["predict"], epochs=p["epochs"], batch_size=p["batch_size"])
+                           train=p["train"], predict=p["predict"], epochs=p["epochs"], batch_size=p["batch_size"],
+                           input_shape=p["input_shape"], validation=p["validation"],
+                           train_kwargs=p["train_kwargs"], losses_key=p["losses_key"])
     finally:
         inputs.unlink(missing_ok=True)
     result = expect.mapping(result, "the training run", ["losses", "predictions"])
-    losses = expect.floats(result["losses"], f"the value returned by `{p['train']}`", length=p["epochs"])
+    what = f"the losses returned by `{p['train']}`" + (f" (key '{p['losses_key']}')" if p["losses_key"] else "")
+    losses = expect.floats(result["losses"], what, length=p["epochs"])
     curve = (Artifact("curve", f"training loss per epoch ({p['train']})", losses),)
     predictions = expect.array(result["predictions"], f"the value returned by `{p['predict']}`", ndim=1)
     if predictions.shape != test_y.shape:

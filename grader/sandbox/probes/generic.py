@@ -107,16 +107,30 @@ def _handler_for(payload):
 
 @probe("train_predict")
 def probe_train_predict(module, args, blobs):
-    """Build, train on the labelled subset, predict the unlabelled one; return losses and predictions."""
+    """Build, train on the labelled subset, predict the unlabelled one; return losses and predictions.
+
+    Options: `input_shape` reshapes each image (e.g. [1, 28, 28]); `validation` > 0 holds out that
+    many training images as a labelled loader passed after the training loader; `train_kwargs`
+    are passed by name; `losses_key` picks the loss list out of a returned dict."""
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
     data = np.load(args["data"], allow_pickle=False)
-    train = TensorDataset(torch.from_numpy(data["train_x"]), torch.from_numpy(data["train_y"]))
-    loader = DataLoader(train, batch_size=args["batch_size"], shuffle=True)
+    shape = tuple(args.get("input_shape") or [data["train_x"].shape[1]])
+    train_x = torch.from_numpy(data["train_x"]).reshape(-1, *shape)
+    train_y = torch.from_numpy(data["train_y"])
+    test_x = torch.from_numpy(data["test_x"]).reshape(-1, *shape)
+    loaders = []
+    held_out = args.get("validation", 0)
+    if held_out:
+        train_x, val_x = train_x[:-held_out], train_x[-held_out:]
+        train_y, val_y = train_y[:-held_out], train_y[-held_out:]
+        loaders.append(DataLoader(TensorDataset(val_x, val_y), batch_size=args["batch_size"]))
+    loaders.insert(0, DataLoader(TensorDataset(train_x, train_y), batch_size=args["batch_size"], shuffle=True))
     model = call(module, args["factory"])
-    losses = call(module, args["train"], model, loader, args["epochs"])
-    predictions = call(module, args["predict"], model, torch.from_numpy(data["test_x"]))
+    history = call(module, args["train"], model, *loaders, args["epochs"], **args.get("train_kwargs", {}))
+    losses = history.get(args["losses_key"]) if args.get("losses_key") and type(history) is dict else history
+    predictions = call(module, args["predict"], model, test_x)
     return {"losses": losses, "predictions": predictions}
 
 
