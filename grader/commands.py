@@ -34,6 +34,9 @@ def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_
     unknown = sorted(set(only) - {c.id for c in rubric.checks})
     if unknown:
         raise GraderError(f"no check with id {', '.join(unknown)} in {rubric.path.name}")
+    hidden = sorted(set(only) - {c.id for c in rubric.selected(("public",))})
+    if hidden:
+        raise GraderError(f"check {', '.join(hidden)} is hidden: it runs only when staff grade with `grader grade`")
     options = Options(visibility=("public",), only=tuple(only), data_dir=data_dir, sandbox=sandbox)
     _warn(options, echo)
     echo(f"Checking {file} against {rubric.assignment} (public checks)")

@@ -31,7 +31,7 @@ class CheckContext:
             args["args"] = encoder.encode(list(call_args))
             blobs = {**(blobs or {}), **encoder.blobs}
         return self.session.probe(name, args, timeout=self.remaining(), seed=self.check.seed,
-                                  blobs=blobs, doing=doing)
+                                  blobs=blobs, doing=doing, limit=self.check.time_limit)
 
     def call(self, function, *args):
         """Call student function `function` with plain arguments (wrap arrays in values.Tensor)."""

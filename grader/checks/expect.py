@@ -42,7 +42,7 @@ def array(value, what, ndim=None, allow_numpy=True, allow_tensor=True):
     if out.dtype.kind not in "biuf":
         raise Fail(f"{what} should hold numbers, but its dtype is {out.dtype}")
     if ndim is not None and out.ndim != ndim:
-        raise Fail(f"{what} should have {ndim} dimensions, but its shape is {out.shape}")
+        raise Fail(f"{what} should have {ndim} dimension{'s' if ndim != 1 else ''}, but its shape is {out.shape}")
     if out.dtype.kind == "f" and not np.isfinite(out).all():
         raise Fail(f"{what} contains NaN or infinite values")
     return out

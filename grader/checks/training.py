@@ -43,7 +43,10 @@ def min_accuracy(ctx):
     what = f"the losses returned by `{p['train']}`" + (f" (key '{p['losses_key']}')" if p["losses_key"] else "")
     losses = expect.floats(result["losses"], what, length=p["epochs"])
     curve = (Artifact("curve", f"training loss per epoch ({p['train']})", losses),)
-    predictions = expect.array(result["predictions"], f"the value returned by `{p['predict']}`", ndim=1)
+    predictions = expect.array(result["predictions"], f"the value returned by `{p['predict']}`")
+    if predictions.ndim == 2:
+        raise Fail(f"`{p['predict']}` returned scores of shape {predictions.shape}; it should return class indices "
+                   "of shape (N,): use argmax over the class dimension", curve)
     if predictions.shape != test_y.shape:
         raise Fail(f"`{p['predict']}` should return one class index per image, shape {test_y.shape}, "
                    f"but returned shape {predictions.shape}", curve)

@@ -66,8 +66,11 @@ class ChildSession:
 
     # ---- public -----------------------------------------------------------------------------
 
-    def probe(self, name, args, timeout, seed=0, blobs=None, doing="your code"):
-        """Run probe `name` in the child within `timeout` seconds; return the decoded value."""
+    def probe(self, name, args, timeout, seed=0, blobs=None, doing="your code", limit=None):
+        """Run probe `name` in the child within `timeout` seconds; return the decoded value.
+
+        `limit` is the time limit to name in a timeout message (the check's, when `timeout` is what
+        is left of it)."""
         if self.final_failure is None and self.child is None:
             self._start()
         if self.final_failure is not None:
@@ -81,7 +84,7 @@ class ChildSession:
             answer, answer_blobs = self._receive(deadline)
         except _Timeout:
             self._stop()
-            raise ProbeFailure("timeout", f"{doing} did not finish within the {timeout:g} s time limit") from None
+            raise ProbeFailure("timeout", f"{doing} did not finish within the {limit or timeout:g} s time limit") from None
         except _Died:
             raise ProbeFailure("error", self._death_message(doing)) from None
         except framing.FrameError as exc:

@@ -29,7 +29,8 @@ def probe_module_info(module, args, blobs):
     info = {"class": _class_name(model), "is_module": isinstance(model, torch.nn.Module)}
     if not info["is_module"]:
         return info
-    info["layers"] = [f"{name}: {_short_repr(layer)}" for name, layer in model.named_modules() if name][:200]
+    info["layers"] = [f"{name}: {_short_repr(layer)}" for name, layer in model.named_modules()
+                      if name and not any(True for _ in layer.children())][:200]  # leaves only
     info["parameters"] = [[name, tuple(p.shape), bool(p.requires_grad)] for name, p in model.named_parameters()]
     if args.get("values"):
         info["values"] = {name: p.detach().clone() for name, p in model.named_parameters()}
