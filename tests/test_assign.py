@@ -86,15 +86,23 @@ def test_reference_signatures_match_template(tmp_path):
         assert inspect.signature(getattr(reference, name)) == inspect.signature(getattr(stub, name)), name
 
 
-def test_committed_template_matches_generator():
-    expected = expected_outputs(REFERENCE)
-    assert sorted(expected) == ["lab07_convnets.ipynb", "lab07_convnets.py"]
+@pytest.mark.parametrize("reference", sorted((ROOT / "reference_solutions").glob("*.py")), ids=lambda p: p.stem)
+def test_committed_template_matches_generator(reference):
+    expected = expected_outputs(reference)
+    assert sorted(expected) == [f"{reference.stem}.ipynb", f"{reference.stem}.py"]
     for name, text in expected.items():
         committed = (TEMPLATE_DIR / name).read_bytes().decode("utf-8")
         assert committed == text, (
             f"student_template/{name} differs from the generated template: edit the reference solution "
-            f"and run grader.assign.generate instead of editing the template by hand"
+            f"and run `grader assign` instead of editing the template by hand"
         )
+
+
+@pytest.mark.parametrize("reference", sorted((ROOT / "reference_solutions").glob("*.py")), ids=lambda p: p.stem)
+def test_every_template_leaks_no_solution_and_validates(reference):
+    outputs = expected_outputs(reference)
+    assert solution_regions_left(outputs[f"{reference.stem}.py"]) == []
+    nbformat.validate(nbformat.reads(outputs[f"{reference.stem}.ipynb"], as_version=4))
 
 
 def test_notebook_validates_and_mirrors_cells(template):
