@@ -19,9 +19,10 @@ ANSWER_BLOB_LIMIT = 64 << 20
 class ProbeFailure(Exception):
     """A probe did not yield an observation: status is 'error' or 'timeout'."""
 
-    def __init__(self, status, message):
+    def __init__(self, status, message, error_type=None):
         super().__init__(message)
         self.status, self.message = status, message
+        self.error_type = error_type  # the exception's class name when student code raised
 
 
 class CapturedOutput:
@@ -95,7 +96,9 @@ class ChildSession:
             raise ProbeFailure("error", f"the grader received an unsolicited or duplicate message while running "
                                         f"{doing}; a submission must not write to the grader's channel")
         if answer.get("ok") is not True:
-            raise ProbeFailure("error", student_error_message(answer.get("error"), doing, self.limits))
+            error = answer.get("error") if type(answer.get("error")) is dict else {}
+            kind = error.get("type") if error.get("kind") == "raised" and type(error.get("type")) is str else None
+            raise ProbeFailure("error", student_error_message(error, doing, self.limits), kind)
         try:
             return values.decode(answer.get("value"), answer_blobs)
         except values.DecodeError as exc:
