@@ -13,7 +13,7 @@ from grader.report.render import atomic_write
 from grader.sandbox import backends
 
 ROOT = Path(__file__).resolve().parents[1]
-STATUS_MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT"}
+STATUS_MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "pending": "PENDING"}
 
 
 def infer_assignment(path, rubric_dir=None):

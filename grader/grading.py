@@ -14,7 +14,7 @@ from pathlib import Path
 
 from grader import data as datasets
 from grader.checks.context import CheckContext
-from grader.checks.registry import KINDS, Fail
+from grader.checks.registry import KINDS, Fail, Pending
 from grader.errors import DataError, SubmissionError
 from grader.results import CheckResult, SubmissionResult, score
 from grader.sandbox import backends
@@ -78,6 +78,8 @@ def run_check(check, session, workdir, loader):
         message, artifacts, value = verdict.message, verdict.artifacts, verdict.value
     except Fail as exc:
         status, message, artifacts, value = "failed", exc.message, exc.artifacts, exc.value
+    except Pending as exc:
+        status, message = "pending", exc.message
     except ProbeFailure as exc:
         status, message = exc.status, exc.message
     except DataError:

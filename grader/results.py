@@ -7,7 +7,7 @@ for the report and are not written to results.json.
 import json
 from dataclasses import dataclass, field
 
-STATUSES = ("passed", "failed", "error", "timeout")
+STATUSES = ("passed", "failed", "error", "timeout", "pending")  # pending: awaiting a person's score
 
 
 @dataclass(frozen=True)

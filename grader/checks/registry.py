@@ -50,6 +50,14 @@ class Fail(Exception):
         self.message, self.artifacts, self.value = message, tuple(artifacts), value
 
 
+class Pending(Exception):
+    """Raised by a check kind whose points a person gives (a free-text answer): status 'pending'."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
 @dataclass(frozen=True)
 class CheckKind:
     name: str

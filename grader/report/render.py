@@ -14,7 +14,8 @@ from jinja2 import Environment, FileSystemLoader
 
 HERE = Path(__file__).resolve().parent
 ENV = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)  # student text is hostile
-STATUS_LABEL = {"passed": "passed", "failed": "failed", "error": "error", "timeout": "timed out"}
+STATUS_LABEL = {"passed": "passed", "failed": "failed", "error": "error", "timeout": "timed out",
+                "pending": "pending (a TA grades it)"}
 
 
 def rerun_command(result, check_id, submission_file):
