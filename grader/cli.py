@@ -5,6 +5,7 @@ import sys
 import click
 
 from grader import commands
+from grader.batch.runner import Interrupted
 from grader.errors import GraderError
 
 
@@ -50,15 +51,26 @@ def check(file, assignment, only, json_out, html_out, data_dir, sandbox):
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @_assignment
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--workers", "-j", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Submissions graded at the same time.")
+@click.option("--resume", is_flag=True, help="Skip submissions already graded with the same content and rubric.")
 @_data_dir
 @_sandbox
-def grade(files, assignment, out_dir, data_dir, sandbox):
-    """Run all checks (public and hidden) on FILES; write results, reports and grades.csv to --out."""
-    commands.grade(files=files, assignment=assignment, out_dir=out_dir, data_dir=data_dir, sandbox=sandbox,
-                   echo=click.echo)
+def grade(paths, assignment, out_dir, workers, resume, data_dir, sandbox):
+    """Run all checks (public and hidden) on every submission in PATHS.
+
+    PATHS are .py/.ipynb files, folders of them, folders of per-student folders, or zip exports of
+    an LMS (Canvas or Moodle layout). Writes <out>/<id>/{results.json,report.html,gradescope.json,log.txt},
+    <out>/grades.csv, <out>/results.jsonl and <out>/index.html."""
+    try:
+        commands.grade(paths=paths, assignment=assignment, out_dir=out_dir, workers=workers, resume=resume,
+                       data_dir=data_dir, sandbox=sandbox, echo=click.echo)
+    except Interrupted as exc:
+        click.echo(f"\n{exc}; run again with --resume to finish", err=True)
+        sys.exit(130)
 
 
 @main.command()

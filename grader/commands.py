@@ -1,13 +1,17 @@
 """What each CLI command does, as keyword-only functions (the CLI only parses and prints)."""
 
-import csv
-import io
 from pathlib import Path
 
 from grader import assign as assigning
+from grader import data as datasets
 from grader import rubric as rubrics
+from grader.batch.discover import discover
+from grader.batch.runner import grade_all
+from grader.batch.store import Store
+from grader.checks import KINDS
 from grader.errors import GraderError
 from grader.grading import Options, grade_file
+from grader.report.index import write_index
 from grader.report import write_report
 from grader.report.render import atomic_write
 from grader.sandbox import backends
@@ -51,37 +55,37 @@ def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_
     return result
 
 
-def grade(*, files, assignment=None, out_dir, data_dir=None, sandbox="auto", echo=print):
-    """All checks on each file; results.json and report.html per submission, and grades.csv."""
+def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=None, sandbox="auto",
+          echo=print, progress=True):
+    """All checks on every submission under `paths`; per-submission outputs and the class files."""
+    if workers < 1:
+        raise GraderError("--workers must be at least 1")
+    if assignment is None and not all(Path(p).is_file() and Path(p).suffix in (".py", ".ipynb") for p in paths):
+        raise GraderError("pass --assignment when grading folders or zip files")
+    rubric = rubrics.load(assignment or infer_assignment(paths[0]))
     out = Path(out_dir)
-    rubric = rubrics.load(assignment or infer_assignment(files[0]))
+    store = Store(out, rubric)
+    sources, notes = discover(paths, rubric.assignment, out / "_unpacked")
+    for note in notes:
+        echo(f"note: {note}")
+    if not sources:
+        raise GraderError(f"no submissions (.py or .ipynb) found in {', '.join(map(str, paths))}")
     options = Options(data_dir=data_dir, sandbox=sandbox)
     _warn(options, echo)
-    results = []
-    for index, file in enumerate(files, 1):
-        echo(f"[{index}/{len(files)}] {file}")
-        result = grade_file(file, rubric, options)
-        folder = out / result.submission
-        atomic_write(folder / "results.json", result.dumps())
-        write_report(result, folder / "report.html", Path(file).name)
-        echo(f"    {_num(result.score)} / {_num(result.max_score)}  -> {folder / 'report.html'}")
-        results.append(result)
-    atomic_write(out / "grades.csv", gradebook(rubric, results))
-    echo(f"Gradebook: {out / 'grades.csv'}")
+    if any(KINDS[c.kind].uses_data for c in rubric.checks):
+        datasets.load(rubric.dataset, data_dir)  # a missing data set stops the batch before it starts
+    echo(f"Grading {len(sources)} submission(s) of {rubric.assignment} with {workers} worker(s) into {out}")
+    try:
+        summary = grade_all(sources, rubric, store, options, workers, resume, show_progress=progress)
+    finally:
+        results = store.all_results(s.id for s in sources)
+        store.write_class_files(results)
+        write_index(out / "index.html", rubric.assignment, results)
+    rate = len(summary.graded) / summary.seconds * 3600 if summary.seconds else 0
+    echo(f"Graded {len(summary.graded)}, reused {len(summary.skipped)} (--resume) in {summary.seconds:.0f} s"
+         + (f" ({rate:.0f} submissions an hour)" if summary.graded else ""))
+    echo(f"Gradebook: {out / 'grades.csv'}; class overview: {out / 'index.html'}")
     return results
-
-
-def gradebook(rubric, results):
-    """grades.csv: one row a submission (submission, score, max_score, then a column a check)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    ids = [c.id for c in rubric.checks]
-    writer.writerow(["submission", "score", "max_score", *ids])
-    for result in sorted(results, key=lambda r: r.submission):
-        points = {c.id: _num(c.points) for c in result.checks}
-        writer.writerow([result.submission, _num(result.score), _num(result.max_score),
-                         *(points.get(i, "") for i in ids)])
-    return buffer.getvalue()
 
 
 def assign(*, assignment=None, check_only=False, echo=print):

@@ -34,6 +34,7 @@ class Options:
     data_dir: str | None = None
     threads: int = 1
     sandbox: str = "auto"  # auto | bwrap | process (see grader.sandbox.backends)
+    slot: int = 0  # worker slot when grading in parallel
 
 
 def grade_file(path, rubric, options=Options(), on_check=None):
@@ -42,11 +43,10 @@ def grade_file(path, rubric, options=Options(), on_check=None):
     try:
         staged = stage(path)
     except SubmissionError as exc:
-        results = tuple(_result(c, "error", str(exc), 0.0) for c in checks)
-        return SubmissionResult(rubric.assignment, submission_name(path), results)
+        return unusable_submission(rubric, submission_name(path), str(exc), options)
     starter, warnings = backends.choose(options.sandbox)
     limits = Limits(import_seconds=rubric.import_time_limit, memory_bytes=rubric.memory_limit_mb << 20,
-                    threads=options.threads)
+                    threads=options.threads, slot=options.slot)
     loader = _data_loader(rubric, options)
     if any(KINDS[c.kind].uses_data for c in checks):
         loader()  # a missing data set is a set-up error: say so before any student code runs
@@ -65,6 +65,12 @@ def grade_file(path, rubric, options=Options(), on_check=None):
         return SubmissionResult(rubric.assignment, staged.name, tuple(results), output, warnings)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def unusable_submission(rubric, name, problem, options=Options()):
+    """The result of a submission that cannot be run at all: every check an error saying why."""
+    checks = [c for c in rubric.selected(options.visibility) if not options.only or c.id in options.only]
+    return SubmissionResult(rubric.assignment, name, tuple(_result(c, "error", problem, 0.0) for c in checks))
 
 
 def run_check(check, session, workdir, loader):

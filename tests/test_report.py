@@ -5,7 +5,7 @@ import io
 from PIL import Image
 
 from grader.checks.registry import Artifact
-from grader.commands import gradebook
+from grader.batch.store import gradebook
 from grader.report.render import curve_svg, render_report
 from grader.results import CheckResult, SubmissionResult
 from grader.rubric import load
@@ -54,7 +54,7 @@ def test_curve_svg_has_a_point_an_epoch():
 
 def test_gradebook_has_a_column_a_check():
     rubric = load("lab07_convnets")
-    text = gradebook(rubric, [sample_result()])
+    text = gradebook(rubric, [sample_result().to_json()])
     header, row = text.splitlines()
     assert header.split(",")[:3] == ["submission", "score", "max_score"]
     assert header.split(",")[3:] == [c.id for c in rubric.checks]

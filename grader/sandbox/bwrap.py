@@ -104,11 +104,12 @@ def _parents(path, created):
     return args
 
 
-def start_bwrap(workdir, submission, module_name, limits, req_fd, resp_fd, slot=0):
+def start_bwrap(workdir, submission, module_name, limits, req_fd, resp_fd):
     """Start the child inside bubblewrap; same contract as launch.start_process (returns a Child)."""
     ok, why = available()
     if not ok:
         raise SandboxError(f"the bwrap sandbox is not available: {why}")
+    slot = limits.slot
     if os.geteuid() == 0:
         _hand_over(workdir, CHILD_UID + slot)
     inside = Path(INSIDE_WORKDIR) / Path(submission).name

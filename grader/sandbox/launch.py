@@ -27,6 +27,7 @@ class Limits:
     open_files: int = 256
     max_processes: int = 64  # threads count too; torch needs headroom (see SANDBOX_NOTES)
     cpu_seconds: int = 3600
+    slot: int = 0  # parallel worker number: each slot's children run under their own uid (bwrap as root)
     output_keep_bytes: int = 64 << 10
     threads: int = 1
 

@@ -10,10 +10,18 @@ import select
 import signal
 import threading
 import time
+import weakref
 
 from grader.sandbox import framing, launch, values
 
 ANSWER_BLOB_LIMIT = 64 << 20
+_LIVE = weakref.WeakSet()  # sessions with a running child, for kill_all()
+
+
+def kill_all():
+    """Kill every running child of this process (on Ctrl-C): nothing of them outlives the grader."""
+    for session in list(_LIVE):
+        session.close()
 
 
 class ProbeFailure(Exception):
@@ -122,6 +130,7 @@ class ChildSession:
             os.close(req_r)
             os.close(resp_w)
         keep = self.limits.output_keep_bytes
+        _LIVE.add(self)
         process = self.child.process
         self.outputs += [CapturedOutput(process.stdout, keep), CapturedOutput(process.stderr, keep)]
         self.reader = framing.FrameReader(blob_limit=ANSWER_BLOB_LIMIT)

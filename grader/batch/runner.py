@@ -1,0 +1,112 @@
+"""Grade many submissions in parallel worker threads, each submission in its own sandboxed child.
+
+Workers only wait on their child processes, so threads suffice in the parent. Each worker has a
+slot (its children's uid under bwrap) and an equal share of the cores for torch's threads, so N
+workers do not oversubscribe the machine. Ctrl-C kills every child and writes nothing half-done.
+"""
+
+import dataclasses
+import os
+import queue
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from tqdm import tqdm
+
+from grader.batch.store import sha256
+from grader.grading import grade_file, unusable_submission
+from grader.report import render_report
+from grader.sandbox import session
+
+
+class Interrupted(Exception):
+    """The batch was stopped with Ctrl-C; finished submissions are kept, the rest not written."""
+
+
+@dataclass
+class Summary:
+    graded: list = field(default_factory=list)  # ids graded in this run
+    skipped: list = field(default_factory=list)  # ids whose stored results were reused (--resume)
+    seconds: float = 0.0
+
+
+def grade_all(sources, rubric, store, options, workers=1, resume=False, show_progress=True):
+    """Grade `sources` into `store`; returns a Summary. Raises Interrupted on Ctrl-C."""
+    summary, todo = Summary(), []
+    for source in sources:
+        content = sha256(source.path) if source.path else f"problem:{source.problem}"
+        if resume and store.done(source, content):
+            summary.skipped.append(source.id)
+        else:
+            todo.append((source, content))
+    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    slots = queue.Queue()
+    for slot in range(workers):
+        slots.put(slot)
+    stop = threading.Event()
+    bar = tqdm(total=len(todo), unit="submission", disable=not show_progress or not todo, dynamic_ncols=True)
+    failures = []
+    started = time.monotonic()
+
+    def job(source, content):
+        slot = slots.get()
+        try:
+            if stop.is_set():
+                return None
+            run_options = dataclasses.replace(options, slot=slot, threads=threads)
+            result = _grade_one(source, rubric, run_options)
+            if stop.is_set():  # interrupted mid-way: its children were killed, the result is not real
+                return None
+            store.write(source, result, content, render_report(result, _file_name(source), result.warnings),
+                        _log(source, result))
+            return result
+        finally:
+            slots.put(slot)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grade") as pool:
+        pending = {pool.submit(job, source, content): source for source, content in todo}
+        try:
+            while pending:
+                done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in done:
+                    source = pending.pop(future)
+                    result = future.result()
+                    summary.graded.append(source.id)
+                    if result and any(c.status in ("error", "timeout") for c in result.checks):
+                        failures.append(source.id)
+                    bar.set_postfix_str(f"with errors: {len(failures)}" + (f" (last: {failures[-1]})" if failures else ""))
+                    bar.update(1)
+        except KeyboardInterrupt:
+            stop.set()
+            session.kill_all()
+            for future in pending:
+                future.cancel()
+            session.kill_all()
+            bar.close()
+            raise Interrupted(f"interrupted: {len(summary.graded)} of {len(todo)} graded and kept") from None
+    bar.close()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _grade_one(source, rubric, options):
+    if source.path is None:
+        return unusable_submission(rubric, source.id, source.problem, options)
+    result = grade_file(source.path, rubric, options)
+    return dataclasses.replace(result, submission=source.id)
+
+
+def _file_name(source):
+    return source.path.name if source.path else source.id
+
+
+def _log(source, result):
+    lines = [f"submission {source.id} from {source.origin}", f"score {result.score:g} / {result.max_score:g}", ""]
+    for check in result.checks:
+        lines.append(f"{check.status:<8} {check.points:g}/{check.max_points:g} {check.id} ({check.seconds:.1f} s)")
+        if check.message and check.status != "passed":
+            lines += ["    " + line for line in check.message.splitlines()]
+    lines += ["", "output of the submission:", result.output or "(none)"]
+    return "\n".join(lines) + "\n"
