@@ -27,6 +27,8 @@ def main():
 
 
 _assignment = click.option("--assignment", "-a", help="Assignment name (default: inferred from the file name).")
+_rubric = click.option("--rubric", "rubric_file", type=click.Path(exists=True, dir_okay=False),
+                       help="Use this rubric file instead of rubric/<assignment>.yaml.")
 _sandbox = click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto",
                         show_default=True, help="Isolation of student code: bubblewrap, or a plain process.")
 _data_dir = click.option("--data-dir", type=click.Path(file_okay=False), envvar="GRADER_DATA_DIR",
@@ -41,12 +43,14 @@ _data_dir = click.option("--data-dir", type=click.Path(file_okay=False), envvar=
 @click.option("--html", "html_out", type=click.Path(dir_okay=False), help="Also write the HTML report here.")
 @_data_dir
 @_sandbox
-def check(file, assignment, only, json_out, html_out, data_dir, sandbox):
+@_rubric
+def check(file, assignment, only, json_out, html_out, data_dir, sandbox, rubric_file):
     """Run the public checks on FILE and print what passed and why not.
 
     Exits 0 when every public check passes (or awaits a TA), 1 when any fails, 2 on a usage or set-up error."""
     result = commands.check(file=file, assignment=assignment, only=only, json_out=json_out,
-                            html_out=html_out, data_dir=data_dir, sandbox=sandbox, echo=click.echo)
+                            html_out=html_out, data_dir=data_dir, sandbox=sandbox, rubric_file=rubric_file,
+                            echo=click.echo)
     sys.exit(0 if all(c.status in ("passed", "pending") for c in result.checks) else 1)
 
 
@@ -59,7 +63,8 @@ def check(file, assignment, only, json_out, html_out, data_dir, sandbox):
 @click.option("--resume", is_flag=True, help="Skip submissions already graded with the same content and rubric.")
 @_data_dir
 @_sandbox
-def grade(paths, assignment, out_dir, workers, resume, data_dir, sandbox):
+@_rubric
+def grade(paths, assignment, out_dir, workers, resume, data_dir, sandbox, rubric_file):
     """Run all checks (public and hidden) on every submission in PATHS.
 
     PATHS are .py/.ipynb files, folders of them, folders of per-student folders, or zip exports of
@@ -67,7 +72,7 @@ def grade(paths, assignment, out_dir, workers, resume, data_dir, sandbox):
     <out>/grades.csv, <out>/results.jsonl and <out>/index.html."""
     try:
         commands.grade(paths=paths, assignment=assignment, out_dir=out_dir, workers=workers, resume=resume,
-                       data_dir=data_dir, sandbox=sandbox, echo=click.echo)
+                       data_dir=data_dir, sandbox=sandbox, rubric_file=rubric_file, echo=click.echo)
     except Interrupted as exc:
         click.echo(f"\n{exc}; run again with --resume to finish", err=True)
         sys.exit(130)

@@ -31,10 +31,17 @@ def infer_assignment(path, rubric_dir=None):
                       f"pass --assignment (one of: {', '.join(sorted(names))})")
 
 
+def load_rubric(assignment, rubric_file, first_path):
+    """The rubric file given, else the named assignment's, else the one the file name implies."""
+    if rubric_file:
+        return rubrics.load_file(rubric_file)
+    return rubrics.load(assignment or infer_assignment(first_path))
+
+
 def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_dir=None, sandbox="auto",
-          echo=print):
+          rubric_file=None, echo=print):
     """Public checks on one file, a table on the terminal, optional JSON and HTML outputs."""
-    rubric = rubrics.load(assignment or infer_assignment(file))
+    rubric = load_rubric(assignment, rubric_file, file)
     unknown = sorted(set(only) - {c.id for c in rubric.checks})
     if unknown:
         raise GraderError(f"no check with id {', '.join(unknown)} in {rubric.path.name}")
@@ -56,13 +63,13 @@ def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_
 
 
 def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=None, sandbox="auto",
-          echo=print, progress=True):
+          rubric_file=None, echo=print, progress=True):
     """All checks on every submission under `paths`; per-submission outputs and the class files."""
     if workers < 1:
         raise GraderError("--workers must be at least 1")
-    if assignment is None and not all(Path(p).is_file() and Path(p).suffix in (".py", ".ipynb") for p in paths):
+    if not (assignment or rubric_file) and not all(Path(p).suffix in (".py", ".ipynb") for p in paths):
         raise GraderError("pass --assignment when grading folders or zip files")
-    rubric = rubrics.load(assignment or infer_assignment(paths[0]))
+    rubric = load_rubric(assignment, rubric_file, paths[0])
     out = Path(out_dir)
     store = Store(out, rubric)
     sources, notes = discover(paths, rubric.assignment, out / "_unpacked")
