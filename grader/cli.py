@@ -61,10 +61,11 @@ def check(file, assignment, only, json_out, html_out, data_dir, sandbox, rubric_
 @click.option("--workers", "-j", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Submissions graded at the same time.")
 @click.option("--resume", is_flag=True, help="Skip submissions already graded with the same content and rubric.")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", help="Grade on a Dask distributed cluster instead of locally.")
 @_data_dir
 @_sandbox
 @_rubric
-def grade(paths, assignment, out_dir, workers, resume, data_dir, sandbox, rubric_file):
+def grade(paths, assignment, out_dir, workers, resume, scheduler, data_dir, sandbox, rubric_file):
     """Run all checks (public and hidden) on every submission in PATHS.
 
     PATHS are .py/.ipynb files, folders of them, folders of per-student folders, or zip exports of
@@ -72,7 +73,8 @@ def grade(paths, assignment, out_dir, workers, resume, data_dir, sandbox, rubric
     <out>/grades.csv, <out>/results.jsonl and <out>/index.html."""
     try:
         commands.grade(paths=paths, assignment=assignment, out_dir=out_dir, workers=workers, resume=resume,
-                       data_dir=data_dir, sandbox=sandbox, rubric_file=rubric_file, echo=click.echo)
+                       data_dir=data_dir, sandbox=sandbox, rubric_file=rubric_file, scheduler=scheduler,
+                       echo=click.echo)
     except Interrupted as exc:
         click.echo(f"\n{exc}; run again with --resume to finish", err=True)
         sys.exit(130)

@@ -63,7 +63,7 @@ def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_
 
 
 def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=None, sandbox="auto",
-          rubric_file=None, echo=print, progress=True):
+          rubric_file=None, scheduler=None, echo=print, progress=True):
     """All checks on every submission under `paths`; per-submission outputs and the class files."""
     if workers < 1:
         raise GraderError("--workers must be at least 1")
@@ -81,9 +81,15 @@ def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=
     _warn(options, echo)
     if any(KINDS[c.kind].uses_data for c in rubric.checks):
         datasets.load(rubric.dataset, data_dir)  # a missing data set stops the batch before it starts
-    echo(f"Grading {len(sources)} submission(s) of {rubric.assignment} with {workers} worker(s) into {out}")
+    where = f"on the Dask cluster at {scheduler}" if scheduler else f"with {workers} worker(s)"
+    echo(f"Grading {len(sources)} submission(s) of {rubric.assignment} {where} into {out}")
     try:
-        summary = grade_all(sources, rubric, store, options, workers, resume, show_progress=progress)
+        if scheduler:
+            from grader.batch.dask_executor import grade_all_dask
+
+            summary = grade_all_dask(sources, rubric, store, options, scheduler, resume, show_progress=progress)
+        else:
+            summary = grade_all(sources, rubric, store, options, workers, resume, show_progress=progress)
     finally:
         results = store.all_results(s.id for s in sources)
         store.write_class_files(results)

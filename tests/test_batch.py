@@ -240,3 +240,40 @@ def _processes_mentioning(text):
         if text in cmdline:
             found.append(cmdline)
     return found
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_dask_on_loopback_gives_the_local_gradebook(tmp_path, quick_rubric):
+    files = class_of(tmp_path / "class", 7)
+    local = run_grade([files], tmp_path / "local", quick_rubric, "--workers", "2")
+    assert local.returncode == 0, local.stderr[-2000:]
+    port = _free_port()
+    bin_dir = Path(sys.executable).parent
+    scheduler = subprocess.Popen([str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                  "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers = [subprocess.Popen([str(bin_dir / "dask"), "worker", f"tcp://127.0.0.1:{port}", "--nthreads", "1",
+                                 "--nworkers", "1", "--no-dashboard", "--name", f"w{i}"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path) for i in range(2)]
+    try:
+        done = run_grade([files], tmp_path / "dask", quick_rubric, "--scheduler", f"tcp://127.0.0.1:{port}")
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "Dask cluster" in done.stdout
+    finally:
+        for process in [*workers, scheduler]:
+            process.terminate()
+        for process in [*workers, scheduler]:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    assert rows(tmp_path / "dask") == rows(tmp_path / "local")
+    assert (tmp_path / "dask" / "index.html").is_file()

@@ -32,8 +32,8 @@ class Summary:
     seconds: float = 0.0
 
 
-def grade_all(sources, rubric, store, options, workers=1, resume=False, show_progress=True):
-    """Grade `sources` into `store`; returns a Summary. Raises Interrupted on Ctrl-C."""
+def split_done(sources, store, resume):
+    """(Summary with the reused ids, [(source, content hash)] still to grade)."""
     summary, todo = Summary(), []
     for source in sources:
         content = sha256(source.path) if source.path else f"problem:{source.problem}"
@@ -41,6 +41,12 @@ def grade_all(sources, rubric, store, options, workers=1, resume=False, show_pro
             summary.skipped.append(source.id)
         else:
             todo.append((source, content))
+    return summary, todo
+
+
+def grade_all(sources, rubric, store, options, workers=1, resume=False, show_progress=True):
+    """Grade `sources` into `store`; returns a Summary. Raises Interrupted on Ctrl-C."""
+    summary, todo = split_done(sources, store, resume)
     threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     slots = queue.Queue()
     for slot in range(workers):
@@ -56,11 +62,10 @@ def grade_all(sources, rubric, store, options, workers=1, resume=False, show_pro
             if stop.is_set():
                 return None
             run_options = dataclasses.replace(options, slot=slot, threads=threads)
-            result = _grade_one(source, rubric, run_options)
+            result = grade_source(source, rubric, run_options)
             if stop.is_set():  # interrupted mid-way: its children were killed, the result is not real
                 return None
-            store.write(source, result, content, render_report(result, _file_name(source), result.warnings),
-                        _log(source, result))
+            store.write(source, result.to_json(), content, *outputs(source, result))
             return result
         finally:
             slots.put(slot)
@@ -91,15 +96,18 @@ def grade_all(sources, rubric, store, options, workers=1, resume=False, show_pro
     return summary
 
 
-def _grade_one(source, rubric, options):
+def grade_source(source, rubric, options):
+    """Grade one discovered submission (an unusable one gets its problem as every check's error)."""
     if source.path is None:
         return unusable_submission(rubric, source.id, source.problem, options)
     result = grade_file(source.path, rubric, options)
     return dataclasses.replace(result, submission=source.id)
 
 
-def _file_name(source):
-    return source.path.name if source.path else source.id
+def outputs(source, result):
+    """(report HTML, log text) of one graded submission."""
+    name = source.path.name if source.path else source.id
+    return render_report(result, name, result.warnings), _log(source, result)
 
 
 def _log(source, result):

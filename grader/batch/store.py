@@ -43,10 +43,10 @@ class Store:
             return stored
         return None
 
-    def write(self, source, result, content_hash, report_html, log_text):
+    def write(self, source, result_json, content_hash, report_html, log_text):
         """Write the report, log and Gradescope file, then results.json last (the 'done' mark)."""
         folder = self.folder(source.id)
-        data = dict(result.to_json(), submission=source.id, source=source.origin,
+        data = dict(result_json, submission=source.id, source=source.origin,
                     submission_sha256=content_hash, rubric_sha256=self.rubric.digest)
         atomic_write(folder / "report.html", report_html)
         atomic_write(folder / "log.txt", log_text)
