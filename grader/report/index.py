@@ -27,11 +27,12 @@ def class_view(assignment, results):
             row["passed"] += check["status"] == "passed"
             if check["status"] not in ("passed", "pending"):
                 first_line = (check["message"] or check["status"]).splitlines()[0][:160]
-                groups[(check["id"], check["status"], first_line)].append(result["submission"])
+                groups[(check["status"], first_line)].append((result["submission"], check["id"]))
     for row in checks.values():
         row["percent"] = round(100 * row["passed"] / row["total"]) if row["total"] else 0
-    failures = sorted(({"check": k[0], "status": k[1], "message": k[2], "count": len(v), "submissions": sorted(v)}
-                       for k, v in groups.items()), key=lambda g: (-g["count"], g["check"], g["message"]))
+    failures = sorted(({"status": status, "message": message, "checks": sorted({c for _, c in hits}),
+                        "submissions": sorted({s for s, _ in hits})} for (status, message), hits in groups.items()),
+                      key=lambda g: (-len(g["submissions"]), g["message"]))
     timed = sorted(results, key=lambda r: -sum(c.get("seconds", 0) for c in r["checks"]))[:10]
     return {
         "assignment": assignment, "count": len(results), "max_score": _num(max_score),
