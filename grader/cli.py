@@ -31,6 +31,8 @@ _rubric = click.option("--rubric", "rubric_file", type=click.Path(exists=True, d
                        help="Use this rubric file instead of rubric/<assignment>.yaml.")
 _sandbox = click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto",
                         show_default=True, help="Isolation of student code: bubblewrap, or a plain process.")
+_device = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True,
+                       help="Where training checks run; auto picks CUDA when a GPU is visible.")
 _data_dir = click.option("--data-dir", type=click.Path(file_okay=False), envvar="GRADER_DATA_DIR",
                          help="Folder with the data sets (torchvision layout); also GRADER_DATA_DIR.")
 
@@ -44,13 +46,14 @@ _data_dir = click.option("--data-dir", type=click.Path(file_okay=False), envvar=
 @_data_dir
 @_sandbox
 @_rubric
-def check(file, assignment, only, json_out, html_out, data_dir, sandbox, rubric_file):
+@_device
+def check(file, assignment, only, json_out, html_out, data_dir, sandbox, rubric_file, device):
     """Run the public checks on FILE and print what passed and why not.
 
     Exits 0 when every public check passes (or awaits a TA), 1 when any fails, 2 on a usage or set-up error."""
     result = commands.check(file=file, assignment=assignment, only=only, json_out=json_out,
                             html_out=html_out, data_dir=data_dir, sandbox=sandbox, rubric_file=rubric_file,
-                            echo=click.echo)
+                            device=device, echo=click.echo)
     sys.exit(0 if all(c.status in ("passed", "pending") for c in result.checks) else 1)
 
 
@@ -65,7 +68,8 @@ def check(file, assignment, only, json_out, html_out, data_dir, sandbox, rubric_
 @_data_dir
 @_sandbox
 @_rubric
-def grade(paths, assignment, out_dir, workers, resume, scheduler, data_dir, sandbox, rubric_file):
+@_device
+def grade(paths, assignment, out_dir, workers, resume, scheduler, data_dir, sandbox, rubric_file, device):
     """Run all checks (public and hidden) on every submission in PATHS.
 
     PATHS are .py/.ipynb files, folders of them, folders of per-student folders, or zip exports of
@@ -74,7 +78,7 @@ def grade(paths, assignment, out_dir, workers, resume, scheduler, data_dir, sand
     try:
         commands.grade(paths=paths, assignment=assignment, out_dir=out_dir, workers=workers, resume=resume,
                        data_dir=data_dir, sandbox=sandbox, rubric_file=rubric_file, scheduler=scheduler,
-                       echo=click.echo)
+                       device=device, echo=click.echo)
     except Interrupted as exc:
         click.echo(f"\n{exc}; run again with --resume to finish", err=True)
         sys.exit(130)

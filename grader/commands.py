@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from grader import assign as assigning
 from grader import data as datasets
+from grader import devices
 from grader import rubric as rubrics
 from grader.batch.discover import discover
 from grader.batch.runner import grade_all
@@ -39,7 +39,7 @@ def load_rubric(assignment, rubric_file, first_path):
 
 
 def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_dir=None, sandbox="auto",
-          rubric_file=None, echo=print):
+          rubric_file=None, device="cpu", echo=print):
     """Public checks on one file, a table on the terminal, optional JSON and HTML outputs."""
     rubric = load_rubric(assignment, rubric_file, file)
     unknown = sorted(set(only) - {c.id for c in rubric.checks})
@@ -48,7 +48,8 @@ def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_
     hidden = sorted(set(only) - {c.id for c in rubric.selected(("public",))})
     if hidden:
         raise GraderError(f"check {', '.join(hidden)} is hidden: it runs only when staff grade with `grader grade`")
-    options = Options(visibility=("public",), only=tuple(only), data_dir=data_dir, sandbox=sandbox)
+    options = Options(visibility=("public",), only=tuple(only), data_dir=data_dir, sandbox=sandbox,
+                      device=devices.resolve(device))
     _warn(options, echo)
     echo(f"Checking {file} against {rubric.assignment} (public checks)")
     result = grade_file(file, rubric, options, on_check=lambda r: echo(_row(r)))
@@ -63,7 +64,7 @@ def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_
 
 
 def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=None, sandbox="auto",
-          rubric_file=None, scheduler=None, echo=print, progress=True):
+          rubric_file=None, scheduler=None, device="cpu", echo=print, progress=True):
     """All checks on every submission under `paths`; per-submission outputs and the class files."""
     if workers < 1:
         raise GraderError("--workers must be at least 1")
@@ -77,7 +78,7 @@ def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=
         echo(f"note: {note}")
     if not sources:
         raise GraderError(f"no submissions (.py or .ipynb) found in {', '.join(map(str, paths))}")
-    options = Options(data_dir=data_dir, sandbox=sandbox)
+    options = Options(data_dir=data_dir, sandbox=sandbox, device=devices.resolve(device))
     _warn(options, echo)
     if any(KINDS[c.kind].uses_data for c in rubric.checks):
         datasets.load(rubric.dataset, data_dir)  # a missing data set stops the batch before it starts
@@ -103,6 +104,7 @@ def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=
 
 def assign(*, assignment=None, check_only=False, echo=print):
     """Regenerate student templates; with check_only, report (and return) the stale files."""
+    from grader import assign as assigning  # nbformat: only needed here
     references = sorted((ROOT / "reference_solutions").glob(f"{assignment or '*'}.py"))
     if not references:
         raise GraderError(f"no reference solution for '{assignment}' in {ROOT / 'reference_solutions'}")

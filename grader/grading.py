@@ -35,6 +35,7 @@ class Options:
     threads: int = 1
     sandbox: str = "auto"  # auto | bwrap | process (see grader.sandbox.backends)
     slot: int = 0  # worker slot when grading in parallel
+    device: str = "cpu"  # cpu | cuda: where training checks run (resolve "auto" with grader.devices)
 
 
 def grade_file(path, rubric, options=Options(), on_check=None):
@@ -46,7 +47,7 @@ def grade_file(path, rubric, options=Options(), on_check=None):
         return unusable_submission(rubric, submission_name(path), str(exc), options)
     starter, warnings = backends.choose(options.sandbox)
     limits = Limits(import_seconds=rubric.import_time_limit, memory_bytes=rubric.memory_limit_mb << 20,
-                    threads=options.threads, slot=options.slot)
+                    threads=options.threads, slot=options.slot, device=options.device)
     loader = _data_loader(rubric, options)
     if any(KINDS[c.kind].uses_data for c in checks):
         loader()  # a missing data set is a set-up error: say so before any student code runs
@@ -76,7 +77,7 @@ def unusable_submission(rubric, name, problem, options=Options()):
 def run_check(check, session, workdir, loader):
     """Run one check; whatever happens becomes a CheckResult."""
     started = time.monotonic()
-    ctx = CheckContext(check, session, workdir, loader)
+    ctx = CheckContext(check, session, workdir, loader, device=session.limits.device)
     artifacts, value = (), None
     try:
         verdict = KINDS[check.kind].run(ctx)

@@ -15,6 +15,7 @@ class CheckContext:
     session: object
     workdir: object
     data: Callable = None  # returns the rubric's data set (grader.data.Split), loaded on first use
+    device: str = "cpu"  # where training probes put the model and data
     started: float = field(default_factory=time.monotonic)
 
     @property

@@ -36,7 +36,7 @@ def min_accuracy(ctx):
         result = ctx.probe("train_predict", f"training with `{p['train']}`", data=inputs.name, factory=p["factory"],
                            train=p["train"], predict=p["predict"], epochs=p["epochs"], batch_size=p["batch_size"],
                            input_shape=p["input_shape"], validation=p["validation"],
-                           train_kwargs=p["train_kwargs"], losses_key=p["losses_key"])
+                           train_kwargs=p["train_kwargs"], losses_key=p["losses_key"], device=ctx.device)
     finally:
         inputs.unlink(missing_ok=True)
     result = expect.mapping(result, "the training run", ["losses", "predictions"])

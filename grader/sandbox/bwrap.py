@@ -116,8 +116,16 @@ def start_bwrap(workdir, submission, module_name, limits, req_fd, resp_fd):
     inside = Path(INSIDE_WORKDIR) / Path(submission).name
     child = launch.child_command(inside, module_name, req_fd, resp_fd, limits.threads,
                                  package_root=INSIDE_PACKAGE_ROOT)
-    env = launch.child_environment(INSIDE_WORKDIR, limits.threads)
-    return launch.spawn(_bwrap_args(workdir, slot) + child, "/", env, limits, (req_fd, resp_fd))
+    env = launch.child_environment(INSIDE_WORKDIR, limits.threads, limits.device)
+    args = _bwrap_args(workdir, slot)
+    if limits.device == "cuda":  # the GPU's device files, before the command (and setpriv)
+        at = args.index("--chdir")
+        args[at:at] = [arg for dev in _gpu_devices() for arg in ("--dev-bind", dev, dev)]
+    return launch.spawn(args + child, "/", env, limits, (req_fd, resp_fd))
+
+
+def _gpu_devices():
+    return sorted(str(p) for p in Path("/dev").glob("nvidia*") if not p.is_dir())
 
 
 def _hand_over(workdir, uid):

@@ -28,6 +28,7 @@ class Limits:
     max_processes: int = 64  # threads count too; torch needs headroom (see SANDBOX_NOTES)
     cpu_seconds: int = 3600
     slot: int = 0  # parallel worker number: each slot's children run under their own uid (bwrap as root)
+    device: str = "cpu"  # "cuda": the child may see the GPU(s) the grader sees
     output_keep_bytes: int = 64 << 10
     threads: int = 1
 
@@ -36,9 +37,10 @@ class Limits:
         return f"{gib:g} GiB" if gib >= 1 else f"{self.memory_bytes >> 20} MiB"
 
 
-def child_environment(workdir, threads):
+def child_environment(workdir, threads, device="cpu"):
     """A minimal, fixed environment: nothing of the grader's own, no tokens, no proxies."""
     threads = str(max(1, threads))
+    gpus = os.environ.get("CUDA_VISIBLE_DEVICES", "0") if device == "cuda" else ""
     return {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": str(workdir),
@@ -50,7 +52,7 @@ def child_environment(workdir, threads):
         "MKL_NUM_THREADS": threads,
         "OPENBLAS_NUM_THREADS": threads,
         "TORCH_HOME": str(Path(workdir) / ".torch"),
-        "CUDA_VISIBLE_DEVICES": "",
+        "CUDA_VISIBLE_DEVICES": gpus,
     }
 
 
@@ -103,7 +105,8 @@ def prepare(limits):
 def start_process(workdir, submission, module_name, limits, req_fd, resp_fd):
     """Start the child as a plain process in a new session and cgroup; returns a Child."""
     command = child_command(submission, module_name, req_fd, resp_fd, limits.threads)
-    return spawn(command, workdir, child_environment(workdir, limits.threads), limits, (req_fd, resp_fd))
+    return spawn(command, workdir, child_environment(workdir, limits.threads, limits.device), limits,
+                 (req_fd, resp_fd))
 
 
 def spawn(command, cwd, env, limits, fds):

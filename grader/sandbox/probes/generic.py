@@ -110,17 +110,18 @@ def _handler_for(payload):
 def probe_train_predict(module, args, blobs):
     """Build, train on the labelled subset, predict the unlabelled one; return losses and predictions.
 
-    Options: `input_shape` reshapes each image (e.g. [1, 28, 28]); `validation` > 0 holds out that
+    Options: `device` puts the model and every batch on that device; `input_shape` reshapes each image (e.g. [1, 28, 28]); `validation` > 0 holds out that
     many training images as a labelled loader passed after the training loader; `train_kwargs`
     are passed by name; `losses_key` picks the loss list out of a returned dict."""
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
+    device = torch.device(args.get("device") or "cpu")
     data = np.load(args["data"], allow_pickle=False)
     shape = tuple(args.get("input_shape") or [data["train_x"].shape[1]])
-    train_x = torch.from_numpy(data["train_x"]).reshape(-1, *shape)
-    train_y = torch.from_numpy(data["train_y"])
-    test_x = torch.from_numpy(data["test_x"]).reshape(-1, *shape)
+    train_x = torch.from_numpy(data["train_x"]).reshape(-1, *shape).to(device)
+    train_y = torch.from_numpy(data["train_y"]).to(device)
+    test_x = torch.from_numpy(data["test_x"]).reshape(-1, *shape).to(device)
     loaders = []
     held_out = args.get("validation", 0)
     if held_out:
@@ -129,6 +130,8 @@ def probe_train_predict(module, args, blobs):
         loaders.append(DataLoader(TensorDataset(val_x, val_y), batch_size=args["batch_size"]))
     loaders.insert(0, DataLoader(TensorDataset(train_x, train_y), batch_size=args["batch_size"], shuffle=True))
     model = call(module, args["factory"])
+    if isinstance(model, torch.nn.Module):
+        model = model.to(device)  # the loaders yield tensors on the same device
     history = call(module, args["train"], model, *loaders, args["epochs"], **args.get("train_kwargs", {}))
     losses = history.get(args["losses_key"]) if args.get("losses_key") and type(history) is dict else history
     predictions = call(module, args["predict"], model, test_x)
