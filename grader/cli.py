@@ -101,3 +101,20 @@ def assign(assignment, check_only):
 def calibrate(assignment, seeds, data_dir, sandbox):
     """Run the reference's accuracy checks over several seeds and record recommended thresholds."""
     commands.calibrate(assignment=assignment, seeds=seeds, data_dir=data_dir, sandbox=sandbox, echo=click.echo)
+
+
+@main.command()
+@click.option("--assignment", "-a", help="Only this assignment (default: every reference solution).")
+@click.option("--seeds", default=3, show_default=True, type=click.IntRange(1, 20),
+              help="Extra seeds on which the reference must clear each accuracy threshold.")
+@click.option("--root", type=click.Path(file_okay=False, exists=True), default=str(commands.ROOT),
+              show_default=True, help="Course repository to verify.")
+@_data_dir
+@_sandbox
+def verify(assignment, seeds, root, data_dir, sandbox):
+    """Check the course repository: rubrics, reference full marks, templates empty and in sync.
+
+    Exits 0 only when every item holds."""
+    ok = commands.verify(assignment=assignment, seeds=seeds, root=root, sandbox=sandbox, data_dir=data_dir,
+                         echo=click.echo)
+    sys.exit(0 if ok else 1)

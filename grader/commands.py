@@ -155,3 +155,17 @@ def calibrate(*, assignment, seeds=5, data_dir=None, sandbox="auto", echo=print)
              f"recommended threshold {check['recommended_threshold']} (rubric has {check['threshold_in_rubric']})")
     echo(f"Record: {calibration.write_record(rubric, record)}")
     return record
+
+
+def verify(*, assignment=None, seeds=3, root=ROOT, sandbox="auto", data_dir=None, echo=print):
+    """Verify the course repository; returns True when everything holds."""
+    from grader import verify as verifying
+
+    options = Options(data_dir=data_dir, sandbox=sandbox)
+    _warn(options, echo)
+    findings = verifying.verify(Path(root), assignment, seeds, options, echo)
+    failed = [f for f in findings if not f.ok]
+    warned = [f for f in findings if f.warning]
+    echo(f"\n{len(findings) - len(failed)} of {len(findings)} items hold"
+         + (f", {len(warned)} warning(s)" if warned else "") + (f"; FAILED: {len(failed)}" if failed else ""))
+    return not failed
