@@ -118,3 +118,25 @@ def verify(assignment, seeds, root, data_dir, sandbox):
     ok = commands.verify(assignment=assignment, seeds=seeds, root=root, sandbox=sandbox, data_dir=data_dir,
                          echo=click.echo)
     sys.exit(0 if ok else 1)
+
+
+@main.command()
+@click.option("--assignment", "-a", required=True, help="Assignment to hand out.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Bundle folder.")
+def release(assignment, out_dir):
+    """Write the student bundle: template (.py, .ipynb), public rubric, README. Nothing hidden."""
+    commands.release(assignment=assignment, out_dir=out_dir, echo=click.echo)
+
+
+@main.group()
+def export():
+    """Export an assignment's autograder to another platform."""
+
+
+@export.command("gradescope")
+@click.option("--assignment", "-a", required=True, help="Assignment to export.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The autograder zip to write.")
+@_sandbox
+def export_gradescope(assignment, out, sandbox):
+    """A Gradescope autograder zip: setup.sh, run_autograder, the grader and the full rubric."""
+    commands.export_gradescope(assignment=assignment, out=out, sandbox=sandbox, echo=click.echo)

@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 STATUS_MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "pending": "PENDING"}
 
 
-def infer_assignment(path, rubric_dir=None):
-    """The rubric whose name the file name contains (the longest such name)."""
-    names = sorted((p.stem for p in Path(rubric_dir or rubrics.RUBRIC_DIR).glob("*.yaml")), key=len, reverse=True)
+def infer_assignment(path):
+    """The assignment whose name the file name contains (the longest such name)."""
+    names = sorted(rubrics.known_assignments(rubrics.search_dirs(path)), key=len, reverse=True)
     stem = Path(path).stem
     for name in names:
         if name in stem:
@@ -35,7 +35,7 @@ def load_rubric(assignment, rubric_file, first_path):
     """The rubric file given, else the named assignment's, else the one the file name implies."""
     if rubric_file:
         return rubrics.load_file(rubric_file)
-    return rubrics.load(assignment or infer_assignment(first_path))
+    return rubrics.load(assignment or infer_assignment(first_path), near=first_path)
 
 
 def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_dir=None, sandbox="auto",
@@ -169,3 +169,23 @@ def verify(*, assignment=None, seeds=3, root=ROOT, sandbox="auto", data_dir=None
     echo(f"\n{len(findings) - len(failed)} of {len(findings)} items hold"
          + (f", {len(warned)} warning(s)" if warned else "") + (f"; FAILED: {len(failed)}" if failed else ""))
     return not failed
+
+
+def release(*, assignment, out_dir, root=ROOT, echo=print):
+    """Write the student bundle (template, public rubric, README) of `assignment`."""
+    from grader.release import release as write_bundle
+
+    written = write_bundle(root, assignment, out_dir)
+    for path in written:
+        echo(f"wrote {path}")
+    echo(f"Students run: grader check {assignment}.py  (inside {out_dir})")
+    return written
+
+
+def export_gradescope(*, assignment, out, root=ROOT, sandbox="auto", echo=print):
+    """Write a Gradescope autograder zip of `assignment`."""
+    from grader.release import export_gradescope as write_zip
+
+    path = write_zip(root, assignment, out, sandbox)
+    echo(f"wrote {path}: upload it as the assignment's autograder on Gradescope")
+    return path

@@ -51,16 +51,29 @@ class Rubric:
         return tuple(c for c in self.checks if c.visibility in visibility)
 
 
-def rubric_path(assignment, rubric_dir=None):
-    path = Path(rubric_dir or RUBRIC_DIR) / f"{assignment}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in Path(rubric_dir or RUBRIC_DIR).glob("*.yaml"))
-        raise GraderError(f"no rubric for assignment '{assignment}' (known: {', '.join(known) or 'none'})")
-    return path
+def search_dirs(near=None):
+    """Where rubrics are looked for: beside the submission (a release bundle's rubric/), the
+    current folder's rubric/, then the course repository's."""
+    dirs = ([Path(near).resolve().parent / "rubric"] if near else []) + [Path.cwd() / "rubric", RUBRIC_DIR]
+    return [d for i, d in enumerate(dirs) if d.is_dir() and d not in dirs[:i]]
 
 
-def load(assignment, rubric_dir=None):
-    return load_file(rubric_path(assignment, rubric_dir))
+def known_assignments(dirs):
+    return sorted({p.stem for d in dirs for p in Path(d).glob("*.yaml") if "." not in p.stem})
+
+
+def rubric_path(assignment, rubric_dir=None, near=None):
+    dirs = [Path(rubric_dir)] if rubric_dir else search_dirs(near)
+    for folder in dirs:
+        path = folder / f"{assignment}.yaml"
+        if path.is_file():
+            return path
+    known = known_assignments(dirs)
+    raise GraderError(f"no rubric for assignment '{assignment}' (known: {', '.join(known) or 'none'})")
+
+
+def load(assignment, rubric_dir=None, near=None):
+    return load_file(rubric_path(assignment, rubric_dir, near))
 
 
 def load_file(path):

@@ -1,0 +1,118 @@
+"""Handing out and exporting: the student bundle, and a Gradescope autograder.
+
+The student bundle holds the template (.py and .ipynb), the public part of the rubric and a short
+README; nothing hidden (no hidden check, its parameters or thresholds, no reference code). The
+Gradescope autograder holds the grader's source and the full rubric; its `run_autograder` grades
+`/autograder/submission/` and writes `/autograder/results/results.json`.
+"""
+
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+import yaml
+
+from grader.errors import GraderError
+from grader.rubric import load
+
+PACKAGE = Path(__file__).resolve().parent
+README = """# {title}
+
+Your files: `{name}.py` (or the notebook `{name}.ipynb`: hand in one of them). Each function says
+what to do in its docstring; replace each `raise NotImplementedError(...)` with your code and each
+`None` answer with your value.
+
+Check your work before handing in (the grader must be installed, e.g. `pip install grader`):
+
+    grader check {name}.py          # or: grader check {name}.ipynb
+
+It runs the public checks ({count} of them, {points:g} points) on your file and prints what passed
+and why not; `--html report.html` also writes a report with your figures. More checks, hidden here,
+run when your work is graded, so make every function right, not just the checked cases.
+"""
+
+RUN_AUTOGRADER = """#!/usr/bin/env bash
+# Gradescope runs this for each submission: grade it, write results/results.json.
+set -uo pipefail
+ROOT=${{AUTOGRADER_ROOT:-/autograder}}
+PYTHON=${{GRADER_PYTHON:-python3}}
+cd "$ROOT/source"
+mkdir -p "$ROOT/results"
+submission=$(find "$ROOT/submission" -type f \\( -name '*.py' -o -name '*.ipynb' \\) | sort | head -n 1)
+if [ -z "$submission" ]; then
+  echo '{{"score": 0, "output": "No .py or .ipynb file was submitted.", "tests": []}}' > "$ROOT/results/results.json"
+  exit 0
+fi
+out=$(mktemp -d)
+"$PYTHON" -m grader grade "$submission" --assignment {name} --rubric "rubric/{name}.yaml" --out "$out" {sandbox}
+id=$(ls "$out" | grep -v -e '^_' -e '\\.' | head -n 1)
+if [ -n "$id" ] && [ -f "$out/$id/gradescope.json" ]; then
+  cp "$out/$id/gradescope.json" "$ROOT/results/results.json"
+else
+  echo '{{"score": 0, "output": "The grader could not grade this submission; please contact the course staff.", "tests": []}}' > "$ROOT/results/results.json"
+fi
+"""
+
+SETUP = """#!/usr/bin/env bash
+# Gradescope runs this once when building the autograder image.
+set -euo pipefail
+apt-get update
+apt-get install -y python3 python3-pip bubblewrap
+python3 -m pip install --upgrade pip
+python3 -m pip install /autograder/source
+"""
+
+
+def public_rubric(rubric):
+    """The rubric's YAML with only its public checks (and no comments)."""
+    raw = yaml.safe_load(Path(rubric.path).read_text(encoding="utf-8"))
+    raw["checks"] = [c for c in raw["checks"] if c.get("visibility") == "public"]
+    return yaml.safe_dump(raw, sort_keys=False)
+
+
+def release(root, name, out):
+    """Write the student bundle of assignment `name` into `out`; returns the files written."""
+    root, out = Path(root), Path(out)
+    rubric = load(name, root / "rubric")
+    sources = [root / "student_template" / f"{name}.py", root / "student_template" / f"{name}.ipynb"]
+    missing = [str(p) for p in sources if not p.is_file()]
+    if missing:
+        raise GraderError(f"no template: {', '.join(missing)}; run `grader assign {name}` first")
+    (out / "rubric").mkdir(parents=True, exist_ok=True)
+    written = []
+    for source in sources:
+        shutil.copyfile(source, out / source.name)
+        written.append(out / source.name)
+    (out / "rubric" / f"{name}.yaml").write_text(public_rubric(rubric), encoding="utf-8")
+    public = rubric.selected(("public",))
+    (out / "README.md").write_text(README.format(title=rubric.title, name=name, count=len(public),
+                                                 points=sum(c.points for c in public)), encoding="utf-8")
+    return written + [out / "rubric" / f"{name}.yaml", out / "README.md"]
+
+
+def export_gradescope(root, name, out_zip, sandbox="auto"):
+    """Write a Gradescope autograder zip for assignment `name`; returns its path."""
+    root = Path(root)
+    rubric = load(name, root / "rubric")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        _add(zf, "setup.sh", SETUP, executable=True)
+        _add(zf, "run_autograder", RUN_AUTOGRADER.format(name=name, sandbox=f"--sandbox {sandbox}"), executable=True)
+        _add(zf, "source/pyproject.toml", (root / "pyproject.toml").read_text())
+        _add(zf, "source/README.md", f"Autograder of {name}, exported by `grader export gradescope`.\n")
+        _add(zf, f"source/rubric/{name}.yaml", Path(rubric.path).read_text())
+        for path in sorted(PACKAGE.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+                _add(zf, f"source/grader/{path.relative_to(PACKAGE)}", path.read_bytes())
+    out_zip = Path(out_zip)
+    out_zip.parent.mkdir(parents=True, exist_ok=True)
+    out_zip.write_bytes(buffer.getvalue())
+    return out_zip
+
+
+def _add(zf, name, data, executable=False):
+    info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))  # fixed: the same input gives the same zip
+    info.external_attr = (0o100755 if executable else 0o100644) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    zf.writestr(info, data)
