@@ -12,7 +12,6 @@ tensor), `{tensor: {shape: [...], seed: n, low: 0, high: 1}}` (a seeded uniform 
 import math
 
 import numpy as np
-import torch
 
 from grader.checks.registry import Fail, Param, Verdict, check_kind
 from grader.sandbox.session import ProbeFailure
@@ -33,6 +32,8 @@ def reference_impl(name):
 
 def build_arg(spec):
     """A case argument from its YAML spec (see the module docstring)."""
+    import torch
+
     if type(spec) is dict and "tuple" in spec:
         return tuple(build_arg(v) for v in spec["tuple"])
     if type(spec) is dict and "tensor" in spec:
@@ -50,6 +51,8 @@ def build_arg(spec):
 
 def _for_child(value):
     """Arguments as the wire encoding wants them: tensors wrapped so the child gets torch tensors."""
+    import torch
+
     if isinstance(value, torch.Tensor):
         return Tensor(value.numpy())
     if isinstance(value, (list, tuple)):
@@ -66,6 +69,8 @@ def _valid_cases(value):
 
 def compare(got, want, atol, rtol, where="the result"):
     """None when `got` (decoded from the child) matches `want` (computed here), else why not."""
+    import torch
+
     if isinstance(want, torch.Tensor):
         want = want.detach().double().numpy()
         if isinstance(got, Tensor):
@@ -113,6 +118,8 @@ def _call_text(function, args, kwargs):
 
 
 def _short_arg(value):
+    import torch
+
     if isinstance(value, torch.Tensor):
         return f"<tensor {tuple(value.shape)}>"
     text = repr(value)

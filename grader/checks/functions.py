@@ -3,7 +3,6 @@
 import io
 
 import numpy as np
-import torch
 from PIL import Image
 
 from grader.checks import expect
@@ -55,6 +54,8 @@ def _cases(value):
             cases=Param((list,), validate=_cases, doc="[in, out, kernel] cases, kernel an int or a pair"))
 def conv_parameter_shapes(ctx):
     """The student's shapes for Conv2d(in, out, kernel) equal those of a real nn.Conv2d built here."""
+    import torch
+
     name = ctx.params["function"]
     for c_in, c_out, kernel in ctx.params["cases"]:
         kernel = tuple(kernel) if type(kernel) is list else kernel

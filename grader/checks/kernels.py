@@ -6,8 +6,6 @@ not to the other one or to flat regions passes (Sobel, Prewitt, either sign).
 """
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from grader.checks import expect
 from grader.checks.registry import Fail, Param, Verdict, check_kind
@@ -18,6 +16,8 @@ LEAK = 0.05  # a response below 5% of the detector's own edge response counts as
 
 def detector_weights(ctx, factory):
     """The (2, 1, 3, 3) weight and (2,) bias of the student's detector, validated."""
+    import torch
+
     info = ctx.probe("module_info", f"`{factory}`", factory=factory, values=True)
     info = expect.mapping(info, f"`{factory}()`", ["class", "is_module"])
     conv = info.get("conv")
@@ -40,6 +40,8 @@ def detector_weights(ctx, factory):
 
 def edge_images(size=12):
     """Synthetic test images: a vertical step edge, a horizontal step edge, a flat grey field."""
+    import torch
+
     vertical = torch.zeros(size, size, dtype=torch.float64)
     vertical[:, size // 2:] = 1.0
     return {"vertical": vertical, "horizontal": vertical.T.contiguous(),
@@ -48,6 +50,8 @@ def edge_images(size=12):
 
 def responses(weight, bias):
     """Largest absolute response of each output channel to each synthetic image."""
+    import torch.nn.functional as F
+
     out = {}
     for name, image in edge_images().items():
         maps = F.conv2d(image[None, None], weight, bias)[0]
@@ -95,6 +99,9 @@ def edge_kernels(ctx):
             size=Param((list,), default=[9, 14]))
 def edge_maps(ctx):
     """`edge_maps(image)` equals the student's own detector applied to an image made here."""
+    import torch
+    import torch.nn.functional as F
+
     height, width = ctx.params["size"]
     weight, bias = detector_weights(ctx, ctx.params["factory"])
     image = torch.rand(height, width, generator=torch.Generator().manual_seed(ctx.check.seed))
