@@ -20,6 +20,7 @@ from grader.results import CheckResult, SubmissionResult, score
 from grader.sandbox import backends
 from grader.sandbox.launch import Limits
 from grader.sandbox.session import ChildSession, ProbeFailure
+from grader.sandbox.zygote import zygote_for
 from grader.staging import stage, submission_name
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class Options:
     sandbox: str = "auto"  # auto | bwrap | process (see grader.sandbox.backends)
     slot: int = 0  # worker slot when grading in parallel
     device: str = "cpu"  # cpu | cuda: where training checks run (resolve "auto" with grader.devices)
+    fork_server: bool = False  # fork children from a zygote that imported torch once (grader.sandbox.zygote)
 
 
 def grade_file(path, rubric, options=Options(), on_check=None):
@@ -45,13 +47,17 @@ def grade_file(path, rubric, options=Options(), on_check=None):
         staged = stage(path)
     except SubmissionError as exc:
         return unusable_submission(rubric, submission_name(path), str(exc), options)
-    starter, warnings = backends.choose(options.sandbox)
+    kind, warnings = backends.resolve(options.sandbox)
     limits = Limits(import_seconds=rubric.import_time_limit, memory_bytes=rubric.memory_limit_mb << 20,
                     threads=options.threads, slot=options.slot, device=options.device)
     loader = _data_loader(rubric, options)
     if any(KINDS[c.kind].uses_data for c in checks):
         loader()  # a missing data set is a set-up error: say so before any student code runs
-    workdir = Path(tempfile.mkdtemp(prefix="grader-"))
+    if options.fork_server:
+        zygote = zygote_for(kind, limits)
+        starter, workdir = zygote.start_child, zygote.fresh_workdir()
+    else:
+        starter, workdir = backends.choose(options.sandbox)[0], Path(tempfile.mkdtemp(prefix="grader-"))
     try:
         module_file = workdir / f"{rubric.assignment}.py"
         module_file.write_text(staged.source, encoding="utf-8")
@@ -65,7 +71,10 @@ def grade_file(path, rubric, options=Options(), on_check=None):
             output = session.output()
         return SubmissionResult(rubric.assignment, staged.name, tuple(results), output, warnings)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if options.fork_server:
+            zygote.fresh_workdir()
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def unusable_submission(rubric, name, problem, options=Options()):

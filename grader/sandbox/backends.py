@@ -8,15 +8,21 @@ NOT_ISOLATED = ("WARNING: this run was NOT isolated: student code ran as a plain
                 "limits only, able to read what this user can read ({why}). Install bubblewrap for the sandbox.")
 
 
-def choose(name):
-    """Return (starter, warnings) for sandbox `name`; 'bwrap' fails clearly when unavailable."""
+def resolve(name):
+    """Return ("bwrap" or "process", warnings) for sandbox `name`; 'bwrap' fails clearly when unavailable."""
     if name not in CHOICES:
         raise SandboxError(f"unknown sandbox '{name}' (choose from {', '.join(CHOICES)})")
     if name == "process":
-        return launch.start_process, (NOT_ISOLATED.format(why="--sandbox process was chosen"),)
+        return "process", (NOT_ISOLATED.format(why="--sandbox process was chosen"),)
     ok, why = bwrap.available()
     if ok:
-        return bwrap.start_bwrap, ()
+        return "bwrap", ()
     if name == "bwrap":
         raise SandboxError(f"--sandbox bwrap was asked for, but {why}")
-    return launch.start_process, (NOT_ISOLATED.format(why=why),)
+    return "process", (NOT_ISOLATED.format(why=why),)
+
+
+def choose(name):
+    """Return (starter of fresh children, warnings) for sandbox `name`."""
+    kind, warnings = resolve(name)
+    return (bwrap.start_bwrap if kind == "bwrap" else launch.start_process), warnings

@@ -107,28 +107,32 @@ def _parents(path, created):
 
 def start_bwrap(workdir, submission, module_name, limits, req_fd, resp_fd):
     """Start the child inside bubblewrap; same contract as launch.start_process (returns a Child)."""
-    ok, why = available()
-    if not ok:
-        raise SandboxError(f"the bwrap sandbox is not available: {why}")
-    slot = limits.slot
-    if os.geteuid() == 0:
-        _hand_over(workdir, CHILD_UID + slot)
     inside = Path(INSIDE_WORKDIR) / Path(submission).name
     child = launch.child_command(inside, module_name, req_fd, resp_fd, limits.threads,
                                  package_root=INSIDE_PACKAGE_ROOT)
+    return start_command(workdir, child, limits, (req_fd, resp_fd))
+
+
+def start_command(workdir, command, limits, fds):
+    """Run `command` (paths as seen inside) in a new sandbox over `workdir`; returns a launch.Child."""
+    ok, why = available()
+    if not ok:
+        raise SandboxError(f"the bwrap sandbox is not available: {why}")
+    if os.geteuid() == 0:
+        hand_over(workdir, CHILD_UID + limits.slot)
     env = launch.child_environment(INSIDE_WORKDIR, limits.threads, limits.device)
-    args = _bwrap_args(workdir, slot)
+    args = _bwrap_args(workdir, limits.slot)
     if limits.device == "cuda":  # the GPU's device files, before the command (and setpriv)
         at = args.index("--chdir")
         args[at:at] = [arg for dev in _gpu_devices() for arg in ("--dev-bind", dev, dev)]
-    return launch.spawn(args + child, "/", env, limits, (req_fd, resp_fd))
+    return launch.spawn(args + command, "/", env, limits, fds)
 
 
 def _gpu_devices():
     return sorted(str(p) for p in Path("/dev").glob("nvidia*") if not p.is_dir())
 
 
-def _hand_over(workdir, uid):
+def hand_over(workdir, uid):
     """Give the work folder to the child's uid, so that it can write only there."""
     for root, dirs, files in os.walk(workdir):
         for name in [root, *(os.path.join(root, n) for n in dirs + files)]:

@@ -51,20 +51,27 @@ class ChildCgroup:
 
     def oom_killed(self):
         """True when the memory limit made the kernel kill a process of this cgroup."""
+        return self.oom_kills() > 0
+
+    def pids(self):
+        return _read_pids(self.dirs["pids"] / "cgroup.procs") if "pids" in self.dirs else []
+
+    def oom_kills(self):
+        """How many processes of this cgroup the kernel killed for memory so far."""
         try:
             text = (self.dirs["memory"] / "memory.oom_control").read_text()
         except (OSError, KeyError):
-            return False
+            return 0
         fields = dict(line.split() for line in text.splitlines() if len(line.split()) == 2)
-        return int(fields.get("oom_kill", "0")) > 0
+        return int(fields.get("oom_kill", "0"))
 
-    def kill_all(self):
-        """SIGKILL every task until the cgroup is empty (a forking task may add new ones meanwhile)."""
+    def kill_all(self, keep=frozenset()):
+        """SIGKILL every task but `keep` until none is left (a forking task may add new ones meanwhile)."""
         procs = self.dirs.get("pids")
         if procs is None:
             return
         for _ in range(100):
-            pids = _read_pids(procs / "cgroup.procs")
+            pids = [p for p in _read_pids(procs / "cgroup.procs") if p not in keep]
             if not pids:
                 return
             for pid in pids:

@@ -16,15 +16,20 @@ import traceback
 def main():
     args = _parse_args()
     sys.path.insert(0, args.package_root)  # makes `grader.sandbox` importable; never the submission's folder
+    serve(args.submission, args.module_name, args.req_fd, args.resp_fd, args.threads)
+
+
+def serve(submission, module_name, req_fd, resp_fd, threads):
+    """Import the submission and answer probes until the parent closes the request pipe."""
     from grader.sandbox import framing, probes, values
 
-    channel = Channel(args.req_fd, args.resp_fd, framing)
-    _set_threads(args.threads)
+    channel = Channel(req_fd, resp_fd, framing)
+    _set_threads(threads)
     probes.load_all()
     try:
-        module = probes.load_submission(args.submission, args.module_name)
+        module = probes.load_submission(submission, module_name)
     except BaseException as exc:  # noqa: BLE001 - anything at import is the student's failure to report
-        channel.send({"type": "import_failed", "error": probes.describe_error(exc, args.submission)})
+        channel.send({"type": "import_failed", "error": probes.describe_error(exc, submission)})
         os._exit(0)
     channel.send({"type": "ready"})
     while True:
@@ -32,7 +37,7 @@ def main():
         if request is None:
             os._exit(0)
         header, blobs = request
-        channel.send(*_answer(header, blobs, module, args.submission, probes, values))
+        channel.send(*_answer(header, blobs, module, submission, probes, values))
 
 
 def _answer(header, blobs, module, submission, probes, values):

@@ -1,0 +1,195 @@
+"""The fork server (zygote) of one worker slot, seen from the parent.
+
+Starting a child costs an interpreter and `import torch` (seconds); a zygote pays that once per
+worker slot and forks a fresh child per submission. It runs in the same sandbox as a child would
+(bwrap namespaces, rlimits, cgroup, unprivileged uid) with one work folder. Between submissions
+it is reset: every process but the zygote killed, the work folder, /tmp and /dev/shm wiped. What
+changes against fresh children: submissions of one slot share the zygote's memory image (read
+only to them) and uid; a child that kills or stops the zygote is caught by the next ping and the
+zygote is replaced.
+"""
+
+import atexit
+import json
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from grader.sandbox import bwrap, launch
+
+ZYGOTE_MAIN = Path(__file__).resolve().with_name("zygote_main.py")
+CONTROL_SECONDS = 10
+START_SECONDS = 120
+_POOL = {}
+_POOL_LOCK = threading.Lock()
+
+
+class ZygoteError(Exception):
+    """The zygote did not answer: it is replaced and the submission's child counts as crashed."""
+
+
+class Zygote:
+    def __init__(self, sandbox, limits):
+        self.sandbox, self.limits = sandbox, limits
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"grader-slot{limits.slot}-"))
+        self.child = None
+        self.lock = threading.Lock()
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def ensure(self):
+        if self.child is not None and self.child.process.poll() is None:
+            try:
+                self.request("ping")
+                return
+            except ZygoteError:
+                pass
+        self.stop()
+        self._start()
+
+    def _start(self):
+        parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        inside_root = bwrap.INSIDE_PACKAGE_ROOT if self.sandbox == "bwrap" else launch.PACKAGE_ROOT
+        main = Path(inside_root) / ZYGOTE_MAIN.relative_to(launch.PACKAGE_ROOT)
+        command = [sys.executable, "-I", "-u", "-B", str(main), "--package-root", str(inside_root),
+                   "--control-fd", str(child_end.fileno())]
+        try:
+            if self.sandbox == "bwrap":
+                command.append("--namespace-reset")
+                self.child = bwrap.start_command(self.workdir, command, self.limits, (child_end.fileno(),))
+            else:
+                env = launch.child_environment(self.workdir, self.limits.threads, self.limits.device)
+                self.child = launch.spawn(command, self.workdir, env, self.limits, (child_end.fileno(),))
+        finally:
+            child_end.close()
+        for stream in (self.child.process.stdout, self.child.process.stderr):
+            threading.Thread(target=_drain, args=(stream,), daemon=True).start()
+        self.sock = parent_end
+        self.request("ping", timeout=START_SECONDS)  # answered once torch is imported
+        self.infrastructure = set(self.child.cgroup.pids()) if self.child.cgroup else set()
+
+    def stop(self):
+        if self.child is not None:
+            self.child.kill()
+            self.sock.close()
+            self.child = None
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # ---- control ---------------------------------------------------------------------------
+
+    def request(self, op, fds=(), timeout=CONTROL_SECONDS, **fields):
+        try:
+            self.sock.settimeout(timeout)
+            socket.send_fds(self.sock, [json.dumps(dict(fields, op=op)).encode()], list(fds))
+            reply = self.sock.recv(1 << 16)
+            if not reply:
+                raise OSError("closed")
+            return json.loads(reply)
+        except (OSError, ValueError) as exc:
+            self.stop()
+            raise ZygoteError(f"the fork server did not answer {op!r}: {exc}") from None
+
+    def fresh_workdir(self):
+        """The work folder, emptied (files of the previous submission removed)."""
+        for entry in self.workdir.iterdir():
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        return self.workdir
+
+    def reset(self):
+        """Kill every process but the zygote's own; wipe /tmp and /dev/shm (and the cgroup's strays)."""
+        try:
+            self.request("reset")
+        except ZygoteError:
+            return
+        if self.child and self.child.cgroup:
+            self.child.cgroup.kill_all(keep=self.infrastructure)
+
+    # ---- the starter ChildSession uses -------------------------------------------------------
+
+    def start_child(self, workdir, submission, module_name, limits, req_fd, resp_fd):
+        with self.lock:
+            self.ensure()
+            if self.sandbox == "bwrap" and os.geteuid() == 0:
+                bwrap.hand_over(self.workdir, bwrap.CHILD_UID + self.limits.slot)
+            inside = (Path(bwrap.INSIDE_WORKDIR) if self.sandbox == "bwrap" else self.workdir) / Path(submission).name
+            out_r, out_w = os.pipe()
+            err_r, err_w = os.pipe()
+            oom_before = self.child.cgroup.oom_kills() if self.child.cgroup else 0
+            try:
+                reply = self.request("spawn", fds=(req_fd, resp_fd, out_w, err_w), submission=str(inside),
+                                     module_name=module_name, threads=limits.threads)
+            finally:
+                os.close(out_w)
+                os.close(err_w)
+            return ForkedChild(self, reply["pid"], os.fdopen(out_r, "rb"), os.fdopen(err_r, "rb"), oom_before)
+
+
+class ForkedChild:
+    """A child forked by the zygote, with the interface of launch.Child."""
+
+    def __init__(self, zygote, pid, stdout, stderr, oom_before):
+        self.zygote, self.pid, self.oom_before = zygote, pid, oom_before
+        self.process = _ProcessView(self, stdout, stderr)
+
+    def kill(self):
+        self.zygote.reset()
+
+    def memory_killed(self):
+        cgroup = self.zygote.child.cgroup if self.zygote.child else None
+        return bool(cgroup and cgroup.oom_kills() > self.oom_before)
+
+    def status(self):
+        if self.zygote.child is None:
+            return -9
+        try:
+            return self.zygote.request("status", pid=self.pid).get("status")
+        except ZygoteError:
+            return -9
+
+
+class _ProcessView:
+    """The slice of subprocess.Popen that ChildSession uses."""
+
+    def __init__(self, child, stdout, stderr):
+        self.child, self.stdout, self.stderr = child, stdout, stderr
+
+    def poll(self):
+        return self.child.status()
+
+    def wait(self, timeout=None):
+        deadline = time.monotonic() + (timeout or 0)
+        while True:
+            status = self.child.status()
+            if status is not None or time.monotonic() >= deadline:
+                return status
+            time.sleep(0.05)
+
+
+def _drain(stream):
+    while stream.read(1 << 16):
+        pass
+
+
+def zygote_for(sandbox, limits):
+    """The pooled zygote of this sandbox kind and slot (one per distinct set of limits)."""
+    key = (sandbox, limits)
+    with _POOL_LOCK:
+        if key not in _POOL:
+            _POOL[key] = Zygote(sandbox, limits)
+        return _POOL[key]
+
+
+@atexit.register
+def close_all():
+    with _POOL_LOCK:
+        for zygote in _POOL.values():
+            zygote.close()
+        _POOL.clear()

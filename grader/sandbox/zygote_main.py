@@ -1,0 +1,161 @@
+"""Entry point of the fork server: imports torch once, then forks a fresh child per request.
+
+Runs inside the sandbox like a child (`python -I zygote_main.py ...`), but never runs student
+code itself. Over its control socket (from the parent only) it takes:
+  spawn {submission, module_name, threads} + 4 fds (requests, answers, stdout, stderr) -> {pid}
+  status {pid} -> {status}: the child's wait status once it has ended, else null
+  reset -> every other process of the sandbox killed, /tmp and /dev/shm wiped (bwrap only)
+  ping -> pong
+The server is not dumpable, so its children (same uid) can neither ptrace it nor read its fds.
+"""
+
+import argparse
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
+
+
+def main():
+    args = _parse_args()
+    sys.path.insert(0, args.package_root)
+    _preload()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    control = socket.socket(fileno=args.control_fd)
+    statuses = {}
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(control, 1 << 16, 4)
+        except OSError:
+            os._exit(0)
+        if not message:
+            os._exit(0)
+        _reap(statuses)
+        request = json.loads(message)
+        reply = _handle(request, fds, control, libc, statuses, args.namespace_reset)
+        control.send(json.dumps(reply).encode())
+
+
+def _preload():
+    """What every child would import anyway, imported once here (never run: no thread pools)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.figure  # noqa: F401
+    import numpy  # noqa: F401
+    import PIL.Image  # noqa: F401
+    import torch  # noqa: F401
+    import torchvision  # noqa: F401
+
+    from grader.sandbox import probes
+
+    probes.load_all()
+
+
+def _handle(request, fds, control, libc, statuses, namespace_reset):
+    op = request.get("op")
+    if op == "ping":
+        return {"pong": True}
+    if op == "status":
+        return {"status": statuses.get(request.get("pid"))}
+    if op == "reset":
+        return {"killed": _reset(namespace_reset, statuses)}
+    if op == "spawn" and len(fds) == 4:
+        pid = os.fork()
+        if pid == 0:
+            _become_child(request, fds, control, libc)
+        for fd in fds:
+            os.close(fd)
+        return {"pid": pid}
+    for fd in fds:
+        os.close(fd)
+    return {"error": f"bad request {op!r}"}
+
+
+def _become_child(request, fds, control, libc):
+    try:
+        control.close()  # the child must not reach the control socket
+        os.setsid()
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        req_fd, resp_fd, out_fd, err_fd = fds
+        os.dup2(out_fd, 1)
+        os.dup2(err_fd, 2)
+        os.close(out_fd)
+        os.close(err_fd)
+        sys.stdout = os.fdopen(1, "w", buffering=1)
+        sys.stderr = os.fdopen(2, "w", buffering=1)
+        from grader.sandbox.child_main import serve
+
+        serve(request["submission"], request["module_name"], req_fd, resp_fd, request.get("threads", 1))
+    finally:
+        os._exit(70)
+
+
+def _reap(statuses):
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        statuses[pid] = os.waitstatus_to_exitcode(status)
+
+
+def _reset(namespace_reset, statuses):
+    """Kill every process of the sandbox but pid 1 and this one; wipe /tmp and /dev/shm."""
+    killed = 0
+    if namespace_reset:
+        me = os.getpid()
+        for _ in range(50):
+            others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
+            if not others:
+                break
+            for pid in others:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    killed += 1
+                except (ProcessLookupError, PermissionError):
+                    pass
+            time.sleep(0.01)
+            _reap(statuses)
+        for folder in ("/tmp", "/dev/shm"):
+            _wipe(folder)
+    _reap(statuses)
+    return killed
+
+
+def _wipe(folder):
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return
+    for name in entries:
+        path = os.path.join(folder, name)
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.unlink(path)
+        except OSError:
+            pass
+
+
+def _parse_args():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--package-root", required=True)
+    parser.add_argument("--control-fd", type=int, required=True)
+    parser.add_argument("--namespace-reset", action="store_true",
+                        help="inside a pid namespace: reset may kill every other process it sees")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    main()
