@@ -9,6 +9,7 @@ labels never leave the parent: the child gets training images and labels and tes
 
 import functools
 import gzip
+import io
 import os
 import shutil
 import socket
@@ -168,9 +169,10 @@ def subset(x, y, size, seed):
     return x[index], y[index]
 
 
-def write_child_inputs(path, split, train_size, test_size, seed):
-    """Write the child's file: training images with labels, test images without; return test labels."""
+def child_inputs(split, train_size, test_size, seed):
+    """(npz bytes for the child: training images with labels, test images without; test labels)."""
     train_x, train_y = subset(split.train_x, split.train_y, train_size, seed)
     test_x, test_y = subset(split.test_x, split.test_y, test_size, seed + 1)
-    np.savez(path, train_x=train_x, train_y=train_y, test_x=test_x)
-    return test_y
+    buffer = io.BytesIO()
+    np.savez(buffer, train_x=train_x, train_y=train_y, test_x=test_x)
+    return buffer.getvalue(), test_y

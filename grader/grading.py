@@ -5,7 +5,6 @@ a bad rubric) raise. Bugs of the grader itself become an 'error' result naming t
 """
 
 import logging
-import shutil
 import tempfile
 import time
 import traceback
@@ -17,7 +16,7 @@ from grader.checks.context import CheckContext
 from grader.checks.registry import KINDS, Fail, Pending
 from grader.errors import DataError, SubmissionError
 from grader.results import CheckResult, SubmissionResult, score
-from grader.sandbox import backends
+from grader.sandbox import backends, workfiles
 from grader.sandbox.launch import Limits
 from grader.sandbox.session import ChildSession, ProbeFailure
 from grader.sandbox.zygote import zygote_for
@@ -47,6 +46,9 @@ def grade_file(path, rubric, options=Options(), on_check=None):
         staged = stage(path)
     except SubmissionError as exc:
         return unusable_submission(rubric, submission_name(path), str(exc), options)
+    except (RecursionError, MemoryError, OSError) as exc:
+        problem = f"{Path(path).name} could not be read ({type(exc).__name__})"
+        return unusable_submission(rubric, submission_name(path), problem, options)
     kind, warnings = backends.resolve(options.sandbox)
     limits = Limits(import_seconds=rubric.import_time_limit, memory_bytes=rubric.memory_limit_mb << 20,
                     threads=options.threads, slot=options.slot, device=options.device)
@@ -59,8 +61,7 @@ def grade_file(path, rubric, options=Options(), on_check=None):
     else:
         starter, workdir = backends.choose(options.sandbox)[0], Path(tempfile.mkdtemp(prefix="grader-"))
     try:
-        module_file = workdir / f"{rubric.assignment}.py"
-        module_file.write_text(staged.source, encoding="utf-8")
+        module_file = workdir / workfiles.put(workdir, ".py", staged.source.encode("utf-8"), f"{rubric.assignment}.py")
         results = []
         with ChildSession(workdir, module_file, rubric.assignment, limits, starter) as session:
             for check in checks:
@@ -74,7 +75,7 @@ def grade_file(path, rubric, options=Options(), on_check=None):
         if options.fork_server:
             zygote.fresh_workdir()
         else:
-            shutil.rmtree(workdir, ignore_errors=True)
+            workfiles.remove_tree(workdir)
 
 
 def unusable_submission(rubric, name, problem, options=Options()):

@@ -46,6 +46,8 @@ def notebook_source(text, name="notebook"):
         notebook = json.loads(text)
     except ValueError as exc:
         raise SubmissionError(f"{name} is not a valid notebook (not JSON: {exc})") from None
+    except RecursionError:
+        raise SubmissionError(f"{name} is not a valid notebook (nested too deeply)") from None
     cells = notebook.get("cells") if type(notebook) is dict else None
     if type(cells) is not list:
         raise SubmissionError(f"{name} is not a valid notebook (no list of cells)")

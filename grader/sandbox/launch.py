@@ -72,6 +72,7 @@ class Child:
 
     process: subprocess.Popen
     cgroup: ChildCgroup | None = None
+    signal_in_exit_code: bool = False  # a wrapper (bwrap) reports a signal death as exit code 128 + signal
 
     def kill(self):
         """SIGKILL the whole tree: the cgroup's tasks (daemons too), then the process group; reap."""

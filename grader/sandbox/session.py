@@ -6,6 +6,7 @@ started again (re-importing the submission) for the next probe; an import that f
 """
 
 import os
+import secrets
 import select
 import signal
 import threading
@@ -65,7 +66,6 @@ class ChildSession:
         self.child = None
         self.final_failure = None  # set when the import itself failed: every probe fails the same way
         self.outputs = []
-        self._next_id = 1
 
     def __enter__(self):
         return self
@@ -84,10 +84,13 @@ class ChildSession:
             self._start()
         if self.final_failure is not None:
             raise self.final_failure
-        request_id = self._next_id
-        self._next_id += 1
+        request_id = secrets.randbits(62)  # unpredictable: an answer cannot be forged ahead of its request
         header = {"type": "probe", "id": request_id, "probe": name, "args": args, "seed": seed}
         deadline = time.monotonic() + timeout
+        if self._more_waiting():  # the child wrote before being asked: nothing it says can be trusted
+            self._stop()
+            raise ProbeFailure("error", f"the grader received an unsolicited message before running {doing}; "
+                                        "a submission must not write to the grader's channel")
         try:
             self._send(framing.pack(header, blobs), deadline)
             answer, answer_blobs = self._receive(deadline)
@@ -170,6 +173,8 @@ class ChildSession:
 
     def _death_message(self, doing, during_import=False):
         code = _exit_code(self.child.process)
+        if code is not None and self.child.signal_in_exit_code and 128 < code < 160:
+            code = 128 - code  # bwrap exits with 128 + the signal that killed the child
         memory = self.child.memory_killed()
         self._stop()
         when = "during import" if during_import else f"while running {doing}"

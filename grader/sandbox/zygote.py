@@ -12,7 +12,6 @@ zygote is replaced.
 import atexit
 import json
 import os
-import shutil
 import socket
 import sys
 import tempfile
@@ -20,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from grader.sandbox import bwrap, launch
+from grader.sandbox import bwrap, launch, workfiles
 
 ZYGOTE_MAIN = Path(__file__).resolve().with_name("zygote_main.py")
 CONTROL_SECONDS = 10
@@ -81,7 +80,7 @@ class Zygote:
 
     def close(self):
         self.stop()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        workfiles.remove_tree(self.workdir)
 
     # ---- control ---------------------------------------------------------------------------
 
@@ -99,8 +98,7 @@ class Zygote:
 
     def fresh_workdir(self):
         """The work folder, emptied (files of the previous submission removed)."""
-        for entry in self.workdir.iterdir():
-            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        workfiles.empty(self.workdir)
         return self.workdir
 
     def reset(self):
@@ -134,6 +132,8 @@ class Zygote:
 
 class ForkedChild:
     """A child forked by the zygote, with the interface of launch.Child."""
+
+    signal_in_exit_code = False  # the zygote reports the child's own wait status
 
     def __init__(self, zygote, pid, stdout, stderr, oom_before):
         self.zygote, self.pid, self.oom_before = zygote, pid, oom_before

@@ -1,7 +1,5 @@
 # expect: conv_shapes=passed intermediate_size=passed
 # backends: bwrap process
-# xfail: grade_file removes the work folder with shutil.rmtree, which recurses once per folder level: a submission that nests 1,500 folders in its work folder (mkdir + chdir, no path is ever too long) makes rmtree raise RecursionError out of grade_file's `finally`, so the grade raises instead of returning (a `grader grade` batch stops there) and the work folder stays on the host
-# xfail-sign: ^grade_file raised RecursionError|work folders left behind
 """Builds a tree of folders 1,500 levels deep in its work folder (one mkdir and chdir at a time,
 so no path is ever too long), with a file at the bottom and a folder of mode 000 on the way.
 Its answers are right: the grade must still come back and the work folder must be removed."""

@@ -1,7 +1,5 @@
 # expect: intermediate_size=error|failed
 # backends: bwrap process
-# xfail: the parent takes a frame written BEFORE its request as the answer: at import the child writes a forged 'ready' plus an answer for the predictable request id 1 to its response pipe, then keeps importing; ChildSession reads the forged 'ready', sends request 1, finds the pre-staged answer already buffered and, since nothing else is waiting yet, accepts it (no check that the channel was empty when the request was sent, ids are predictable)
-# xfail-sign: status 'passed'|UNEARNED|exceeds the
 """Pre-stages one forged answer: a 'ready' frame and an answer claiming INTERMEDIATE_SIZE is 512
 for request id 1, written in one piece to every file descriptor at import; then it goes on
 importing for a second, so the real 'ready' (and nothing else) arrives late. Its real

@@ -3,8 +3,6 @@
 # backends: bwrap process
 # isolate: subprocess 40
 # xfail[process]: the process backend runs the child with the grader's own uid (root here) and no pid namespace, so os.kill(os.getppid(), SIGKILL) from student code kills the grading process
-# xfail[bwrap]: under bwrap a child killed by a signal is reported as an exit: bwrap exits with 128+signal, so SIGKILL reads "your code exited ... (exit code 137); do not call sys.exit() or os._exit()" instead of "killed", misleading the student
-# xfail-sign[bwrap]: ^conv_shapes: message lacks 'killed'
 # xfail-sign[process]: did not survive|cgroups left behind|work folders left behind
 """Inside a function: SIGKILL its parent, every process it may signal (kill(-1), only where
 /proc/1 is bubblewrap, so never on the host) and its own process group. The test grades it in a

@@ -1,8 +1,6 @@
 # expect: conv_shapes=error convnet_shape=error intermediate_size=passed
 # expect-message: conv_shapes~"RecursionError" convnet_shape~"crashed"
 # backends: bwrap process
-# xfail[bwrap]: under bwrap a child that dies of SIGSEGV is reported as an exit: bwrap exits with 128+signal, so the student reads "your code exited while running `build_convnet` (exit code 139); do not call sys.exit() or os._exit()" instead of "crashed (signal SIGSEGV)"
-# xfail-sign[bwrap]: ^convnet_shape: message lacks 'crashed'
 """Unbounded recursion: plain Python recursion in one function (RecursionError), and in another
 a recursion limit raised to 10**8 with recursion through C (repr), which overflows the C stack
 and crashes the process. The constant is right."""

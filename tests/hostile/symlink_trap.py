@@ -1,7 +1,5 @@
 # expect: intermediate_size=failed accuracy=error|failed
 # backends: bwrap
-# xfail: the trusted parent writes the accuracy check's input file (np.savez to <workdir>/data-accuracy.npz) through a symlink the child planted in its work folder at import, so a sandboxed child makes the root parent overwrite any host file (here a victim file of the test; could be the rubric or ~/.bashrc) with 15 MB of training data
-# xfail-sign: ^the host file .* was overwritten
 """Plants symlinks in its work folder at import, named like the files the parent writes there
 later (the training check's data-<check id>.npz), pointing at a file outside the sandbox. The
 test creates that victim file first and asserts it is unchanged after grading."""
