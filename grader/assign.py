@@ -6,6 +6,7 @@ from pathlib import Path
 
 import nbformat
 
+from grader import template_blocks
 from grader.errors import GraderError
 
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
@@ -58,7 +59,7 @@ def make_template(reference_source: str) -> str:
             out.append(line)
     if begin_line is not None:
         raise GraderError(f"line {begin_line}: '{BEGIN}' is never closed by '{END}'")
-    return "\n".join(out).rstrip("\n") + "\n"
+    return template_blocks.fill("\n".join(out).rstrip("\n") + "\n")
 
 
 def solution_regions_left(source: str) -> list[int]:

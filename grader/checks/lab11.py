@@ -15,8 +15,6 @@
 import math
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from grader.checks import expect
 from grader.checks.cases import reference_impl
@@ -40,12 +38,14 @@ SCALE = {"box_blur": 9, "gaussian_blur": 16}
 @reference_impl("lab11_filter")
 def filter_table(name):
     """The lecture's 3x3 filter `name` as a float64 tensor."""
+    import torch
     return torch.tensor(FILTERS[name], dtype=torch.float64) / SCALE.get(name, 1)
 
 
 @reference_impl("lab11_conv_output_size")
 def conv_output_size(n_in, kernel_size, padding=0, stride=1):
     """The width of a real nn.Conv2d's output for an input n_in wide."""
+    import torch
     conv = torch.nn.Conv2d(1, 1, kernel_size, stride=stride, padding=padding)
     with torch.no_grad():
         return int(conv(torch.zeros(1, 1, n_in, n_in)).shape[-1])
@@ -54,6 +54,7 @@ def conv_output_size(n_in, kernel_size, padding=0, stride=1):
 @reference_impl("lab11_convolve2d")
 def convolve2d(image, kernel, stride=1, padding=0):
     """F.conv2d of one (H, W) image with one (kh, kw) kernel, in float64."""
+    import torch.nn.functional as F
     return F.conv2d(image.double()[None, None], kernel.double()[None, None], stride=stride, padding=padding)[0, 0]
 
 
@@ -83,6 +84,7 @@ def category(name):
 
 def _trace(ctx, factory, input_shape, batch=2):
     """The ops of one forward pass of `factory()` as [(category, name, input shape, weight shape)]."""
+    import torch
     x = torch.rand(batch, *input_shape, generator=torch.Generator().manual_seed(ctx.check.seed))
     report = ctx.probe("lab11_trace", f"`{factory}`", call_args=[Tensor(x.numpy())], factory=factory)
     report = expect.mapping(report, f"`{factory}()`", ["class", "is_module"])
@@ -169,6 +171,7 @@ def architecture(ctx):
 def dropout_modes(ctx):
     """Dropout is active in train mode (two forward passes with different seeds differ) and off in
     eval mode (the same two passes agree)."""
+    import torch
     p = ctx.params
     x = torch.rand(p["batch"], *p["input_shape"], generator=torch.Generator().manual_seed(ctx.check.seed))
     seeds = [ctx.check.seed % 1000 + 1, ctx.check.seed % 1000 + 2]
@@ -227,6 +230,7 @@ def flatten_matches(ctx):
 
 def _watched_inputs(seed, samples, classes=10, shape=(1, 28, 28)):
     """Weights of a flatten + linear model and a labelled batch of images, made here."""
+    import torch
     gen = torch.Generator().manual_seed(seed)
     features = math.prod(shape)
     weight = torch.randn(classes, features, generator=gen) * 0.05
@@ -242,6 +246,8 @@ def _wire(*tensors):
 
 def _sgd_replay(weight, bias, x, y, batch_size, lr, accumulate):
     """The weights after one epoch of plain SGD over the batches in order (float32, as in the child)."""
+    import torch.nn.functional as F
+    import torch
     w, b = weight.clone().requires_grad_(), bias.clone().requires_grad_()
     for start in range(0, len(y), batch_size):
         xb, yb = x[start:start + batch_size].flatten(1), y[start:start + batch_size]
@@ -287,14 +293,15 @@ def epoch_gradients(ctx):
         raise Fail(f"`{p['function']}` changed the shapes of the model's parameters")
 
     def near(w, b, tol=1e-4):
-        return np.allclose(got_w, w.double().numpy(), atol=tol, rtol=0) and np.allclose(got_b, b.double().numpy(), atol=tol, rtol=0)
+        return (np.allclose(got_w, w.double().numpy(), atol=tol, rtol=0)
+                and np.allclose(got_b, b.double().numpy(), atol=tol, rtol=0))
 
     steps = -(-p["samples"] // p["batch_size"])
     if near(*_sgd_replay(weight, bias, x, y, p["batch_size"], p["lr"], accumulate=False)):
         return Verdict(True, f"{steps} SGD steps, each on its own batch's gradient")
     if near(*_sgd_replay(weight, bias, x, y, p["batch_size"], p["lr"], accumulate=True)):
-        raise Fail("gradients accumulate across steps: each step also applies the gradients of all earlier "
-                   "batches; call optimizer.zero_grad() before loss.backward() in every iteration")
+        raise Fail("gradients accumulate across steps: each optimizer step also applies the gradients of all "
+                   "earlier batches; every step should use only its own batch's gradient")
     if near(weight, bias, tol=1e-7):
         raise Fail(f"`{p['function']}` did not change the model's weights; it should call loss.backward() and "
                    "optimizer.step() for every batch")
@@ -310,6 +317,8 @@ def epoch_gradients(ctx):
 def epoch_mean_loss(ctx):
     """The loop returns the exact mean loss per sample over the epoch, also when the last batch is
     smaller (run with a learning rate of 0 so every batch sees the same weights)."""
+    import torch.nn.functional as F
+    import torch
     p = ctx.params
     (weight, bias, x, y), report = _train_epoch(ctx, p["samples"], p["batch_size"], 0.0)
     got = _returned_float(report["returned"], p["function"])
@@ -328,7 +337,7 @@ def epoch_mean_loss(ctx):
     if near(sum(means) / p["samples"]):
         raise Fail(f"`{p['function']}` returned {got:.4g}, the sum of the batch means divided by the number of "
                    f"samples; the mean loss per sample is {want:.4g}: weigh each batch's loss by its size "
-                   "(loss.item() * x.size(0)) before dividing by the number of samples")
+                   "before dividing by the number of samples")
     if near(sum(means) / len(means)):
         raise Fail(f"`{p['function']}` returned {got:.4g}, the mean of the batch means; with batches of {sizes} "
                    f"samples the mean loss per sample is {want:.4g}: weigh each batch's loss by its size")
@@ -413,6 +422,7 @@ def train_mode(ctx):
 def predict(ctx):
     """`predict` returns int64 class indices (N,) equal to the argmax of the model's logits, computed in
     eval mode without gradient tracking (on a small model left in train mode)."""
+    import torch.nn.functional as F
     p = ctx.params
     weight, bias, x, _ = _watched_inputs(ctx.check.seed, p["samples"])
     report = ctx.probe("lab11_predict", f"`{p['function']}`", call_args=_wire(weight, bias, x),
@@ -475,7 +485,8 @@ def lr_decay(ctx):
     if not all(math.isclose(v, lr, rel_tol=1e-9) for v in rates[0]):
         raise Fail(f"the optimizer's learning rate should start at {lr} (the `lr` argument), but it is {rates[0]}")
     if any(b > a * (1 + 1e-9) for a, b in zip(first, first[1:])):
-        raise Fail(f"the learning rate should never go up, but over {p['epochs']} scheduler steps it was {_rates(first)}")
+        raise Fail(f"the learning rate should never go up, but over {p['epochs']} scheduler steps it was "
+                   f"{_rates(first)}")
     if not first[-1] < first[0]:
         raise Fail(f"the scheduler should lower the learning rate, but after {p['epochs']} steps it is still "
                    f"{first[-1]:.3g}")

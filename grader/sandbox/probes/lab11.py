@@ -168,7 +168,8 @@ def probe_optimizer(module, args, blobs):
     if type(result) not in (tuple, list) or len(result) != 2:
         return report
     optimizer, scheduler = result
-    report["optimizer"] = {"class": _class_name(optimizer), "is_optimizer": isinstance(optimizer, torch.optim.Optimizer)}
+    report["optimizer"] = {"class": _class_name(optimizer),
+                           "is_optimizer": isinstance(optimizer, torch.optim.Optimizer)}
     report["scheduler"] = {"class": _class_name(scheduler),
                            "is_scheduler": isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler)}
     if not report["optimizer"]["is_optimizer"] or not callable(getattr(scheduler, "step", None)):

@@ -1,0 +1,181 @@
+"""Lab 11: PyTorch - Convolutional Network.
+
+Convolution by hand first: the size of a convolution's output, the classic 3x3 filters and a
+cross-correlation written with loops. Then the basic CNN of PyTorch Lecture 10, and finally a
+convolutional network of your own design that classifies Fashion-MNIST, trained with dropout and
+learning-rate decay.
+
+Every loader the grader gives your functions yields batches `(x, y)`: images `x` of shape
+(B, 1, 28, 28), float32 in [0, 1], and int64 class indices `y`. Models return raw logits.
+"""
+
+# %%
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# %% [markdown]
+# ## Part 1 - The only formula today
+#
+# A convolution with kernel size $k$, padding $p$ and stride $s$ turns $n_{in}$ input features
+# (along one dimension) into
+#
+# $$n_{out} = \left\lfloor \frac{n_{in} + 2p - k}{s} \right\rfloor + 1$$
+#
+# output features. Write it as a function that returns an `int`.
+
+# %%
+def conv_output_size(n_in, kernel_size, padding=0, stride=1) -> int:
+    """Return the number of output features of a convolution along one dimension:
+    floor((n_in + 2 * padding - kernel_size) / stride) + 1, as an int."""
+    raise NotImplementedError("conv_output_size: not implemented yet")
+
+
+# %% [markdown]
+# ## Part 2 - Convolutional filters
+#
+# The lecture's table of 3x3 filters:
+#
+# | operation | name | filter |
+# |---|---|---|
+# | Identity | `identity` | [[0, 0, 0], [0, 1, 0], [0, 0, 0]] |
+# | Edge detection | `edge_1` | [[1, 0, -1], [0, 0, 0], [-1, 0, 1]] |
+# | Edge detection | `edge_2` | [[0, 1, 0], [1, -4, 1], [0, 1, 0]] |
+# | Edge detection | `edge_3` | [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]] |
+# | Sharpen | `sharpen` | [[0, -1, 0], [-1, 5, -1], [0, -1, 0]] |
+# | Box blur (normalized) | `box_blur` | 1/9 [[1, 1, 1], [1, 1, 1], [1, 1, 1]] |
+# | Gaussian blur (approximation) | `gaussian_blur` | 1/16 [[1, 2, 1], [2, 4, 2], [1, 2, 1]] |
+#
+# Return each filter as a float tensor of shape (3, 3); any other name raises `ValueError`.
+
+# %%
+def make_filter(name) -> torch.Tensor:
+    """Return the lecture's 3x3 filter called `name` (identity, edge_1, edge_2, edge_3, sharpen,
+    box_blur, gaussian_blur) as a float tensor of shape (3, 3); raise ValueError for any other name."""
+    raise NotImplementedError("make_filter: not implemented yet")
+
+
+# %% [markdown]
+# ## Part 3 - Convolution by hand
+#
+# Slide the kernel over the image: at each position, multiply the patch under the kernel with the
+# kernel element by element and add everything up (this is what `nn.Conv2d` computes: a
+# cross-correlation, the kernel is not flipped). Move by `stride` pixels and pad the image with
+# `padding` zeros on every side first. Use loops (or `Tensor.unfold`), not `F.conv2d`, and use
+# `conv_output_size` for the size of the result.
+
+# %%
+def convolve2d(image, kernel, stride=1, padding=0) -> torch.Tensor:
+    """Cross-correlate the 2-D `image` (H, W) with the 2-D `kernel` (kh, kw) by hand, with zero
+    padding `padding` on every side and step `stride`; return a float tensor of shape
+    (conv_output_size(H, kh, padding, stride), conv_output_size(W, kw, padding, stride))."""
+    raise NotImplementedError("convolve2d: not implemented yet")
+
+
+# %% [markdown]
+# ## Part 4 - The basic CNN of PyTorch Lecture 10
+#
+# Build the lecture's network for 28x28 greyscale images:
+#
+# - `conv1`: Conv2d 1 -> 10 channels, kernel 5x5, then 2x2 max pooling and ReLU
+# - `conv2`: Conv2d 10 -> 20 channels, kernel 5x5, then 2x2 max pooling and ReLU
+# - flatten, then `fc`: one Linear layer to 10 logits (no softmax)
+#
+# How many features does `fc` receive? Work it out by hand with the formula above and store it
+# in `SIMPLE_FLATTEN`.
+
+# %%
+SIMPLE_FLATTEN = None  # TODO: replace None with your answer
+
+
+class SimpleCNN(nn.Module):
+    """The lecture-10 CNN: (N, 1, 28, 28) -> (N, 10) logits."""
+
+    def __init__(self):
+        super().__init__()
+        raise NotImplementedError("__init__: not implemented yet")
+
+    def forward(self, x):
+        raise NotImplementedError("forward: not implemented yet")
+
+
+# %% [markdown]
+# ## Part 5 - A convolutional network for Fashion-MNIST
+#
+# - Define at least 2 convolutional layers, each with several filters, an activation function
+#   and pooling.
+# - For regularisation, use dropout (it is enough to use it in the classifier part). Make sure it
+#   is only active in training mode.
+# - Compute by hand the number of neurons after the last convolutional block (what the first
+#   Linear layer of the classifier receives) and store it in `FASHION_FLATTEN`.
+#
+# The model maps (N, 1, 28, 28) to (N, 10) logits.
+
+# %%
+FASHION_FLATTEN = None  # TODO: replace None with your answer
+
+
+class FashionCNN(nn.Module):
+    """Your Fashion-MNIST CNN: (N, 1, 28, 28) -> (N, 10) logits, with dropout in the classifier."""
+
+    def __init__(self):
+        super().__init__()
+        raise NotImplementedError("__init__: not implemented yet")
+
+    def forward(self, x):
+        raise NotImplementedError("forward: not implemented yet")
+
+
+# %% [markdown]
+# ## Part 6 - Training with learning-rate decay, and two bugs
+#
+# - `make_optimizer(model, lr)` returns an optimizer over the model's parameters at rate `lr`,
+#   and a learning-rate scheduler that lowers the rate as the epochs pass (`scheduler.step()` is
+#   called once an epoch). The grader trains for only 2 or 3 epochs: let the rate go down after
+#   every epoch (e.g. `torch.optim.lr_scheduler.ExponentialLR` or `StepLR(step_size=1)`).
+# - `train_epoch` trains for one epoch and returns the mean loss per sample. The loop you are given
+#   has two bugs: find them and fix them.
+# - `fit` puts it together: one `train_epoch` and one `scheduler.step()` an epoch; it returns
+#   `{"loss": [...], "lr": [...]}`, the mean training loss and the learning rate of each epoch.
+#   The grader calls it without `lr`: choose a default that trains your model well in 2 epochs.
+
+# %%
+def make_optimizer(model, lr):
+    """Return `(optimizer, scheduler)`: an optimizer over every trainable parameter of `model` at
+    learning rate `lr`, and a scheduler that lowers the rate at each `scheduler.step()` (once an
+    epoch) and never raises it."""
+    raise NotImplementedError("make_optimizer: not implemented yet")
+
+
+def train_epoch(model, loader, criterion, optimizer) -> float:
+    """Train `model` for one epoch on the (x, y) batches of `loader` and return the mean loss per
+    sample over the epoch, as a float. The loop the template ships has two bugs: find and fix them."""
+    model.train()
+    total = 0.0
+    for x, y in loader:
+        outputs = model(x)
+        loss = criterion(outputs, y)
+        loss.backward()
+        optimizer.step()
+        total += loss.item()
+    return total / len(loader.dataset)
+
+
+def fit(model, loader, epochs, lr=5e-3) -> dict:
+    """Train `model` in place for `epochs` epochs with cross-entropy, `make_optimizer(model, lr)`
+    and `train_epoch`, stepping the scheduler once an epoch; return `{"loss": [...], "lr": [...]}`:
+    the mean training loss and the learning rate used, one float each per epoch."""
+    raise NotImplementedError("fit: not implemented yet")
+
+
+# %% [markdown]
+# ## Part 7 - Predictions
+#
+# Return the predicted class of each image, with the model in evaluation mode (dropout off) and
+# without tracking gradients.
+
+# %%
+def predict(model, x) -> torch.Tensor:
+    """Return the predicted class index of each image of `x` as an int64 tensor (N,), computed in
+    eval mode without gradients."""
+    raise NotImplementedError("predict: not implemented yet")
