@@ -65,11 +65,15 @@ def check(file, assignment, only, json_out, html_out, data_dir, sandbox, rubric_
               help="Submissions graded at the same time.")
 @click.option("--resume", is_flag=True, help="Skip submissions already graded with the same content and rubric.")
 @click.option("--scheduler", metavar="tcp://HOST:PORT", help="Grade on a Dask distributed cluster instead of locally.")
+@click.option("--fork-server/--fresh-children", default=True, show_default=True,
+              help="Fork each submission's child from a worker that imported torch once (fast), or start a "
+                   "fresh interpreter per child (slower, nothing shared between submissions).")
 @_data_dir
 @_sandbox
 @_rubric
 @_device
-def grade(paths, assignment, out_dir, workers, resume, scheduler, data_dir, sandbox, rubric_file, device):
+def grade(paths, assignment, out_dir, workers, resume, scheduler, fork_server, data_dir, sandbox, rubric_file,
+          device):
     """Run all checks (public and hidden) on every submission in PATHS.
 
     PATHS are .py/.ipynb files, folders of them, folders of per-student folders, or zip exports of
@@ -78,7 +82,7 @@ def grade(paths, assignment, out_dir, workers, resume, scheduler, data_dir, sand
     try:
         commands.grade(paths=paths, assignment=assignment, out_dir=out_dir, workers=workers, resume=resume,
                        data_dir=data_dir, sandbox=sandbox, rubric_file=rubric_file, scheduler=scheduler,
-                       device=device, echo=click.echo)
+                       device=device, fork_server=fork_server, echo=click.echo)
     except Interrupted as exc:
         click.echo(f"\n{exc}; run again with --resume to finish", err=True)
         sys.exit(130)

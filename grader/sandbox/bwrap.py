@@ -21,6 +21,7 @@ from grader.sandbox import launch
 
 INSIDE_WORKDIR = "/sandbox"
 INSIDE_PACKAGE_ROOT = "/opt/grader"
+SHM_BYTES = 1 << 30  # /dev/shm is a tmpfs of its own, and counts against the memory cgroup as well
 CHILD_UID = 61000  # a uid no account uses; the slot number is added for parallel children
 MASKED = ("/usr/share/datasets",)  # Debian's data set packages (Fashion-MNIST with test labels)
 
@@ -76,7 +77,8 @@ def _bwrap_args(workdir, slot):
             "--perms", "0755", "--dir", "/etc",  # folders bwrap makes on its own are 0700: unreadable to the child
             "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
             "--ro-bind-try", "/etc/fonts", "/etc/fonts",
-            "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+            "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
+            "--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]  # DataLoader workers need it
     created = {Path("/"), Path("/usr"), Path("/etc"), Path("/tmp"), Path("/proc"), Path("/dev")}
     for path in _python_paths():
         args += _parents(path, created) + ["--ro-bind", str(path), str(path)]
