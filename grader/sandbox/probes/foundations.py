@@ -33,8 +33,20 @@ def probe_transform(module, args, blobs):
     transform = call(module, name)
     if not callable(transform):
         return {"callable": False, "class": _class_name(transform)}
-    outputs = [_as_student(name, transform, image.copy()) for _ in range(args["calls"])]
+    outputs = [_plain(_as_student(name, transform, image.copy())) for _ in range(args["calls"])]
     return {"callable": True, "outputs": outputs}
+
+
+def _plain(value):
+    """A tensor subclass (torchvision.transforms.v2 returns tv_tensors.Image) as a plain tensor."""
+    import torch
+
+    if type(value) is not torch.Tensor and isinstance(value, torch.Tensor):
+        try:
+            return torch.Tensor.as_subclass(value, torch.Tensor).detach().clone()
+        except Exception:  # noqa: BLE001 - left as it is; the parent reports what it got
+            return value
+    return value
 
 
 # ---- weight initialisation ----------------------------------------------------------------------------
@@ -165,17 +177,19 @@ def probe_autoencoder(module, args, blobs):
 def probe_reconstruct(module, args, blobs):
     """Train the autoencoder with the grader's own loop (Adam, mean squared error) on the
     training images of the parent's file; return the loss of each epoch and the
-    reconstructions of its held-out images."""
+    reconstructions of its held-out images. `device` puts the model and the images there."""
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
+    device = torch.device(args.get("device") or "cpu")
     data = np.load(args["data"], allow_pickle=False)
-    train_x = torch.from_numpy(data["train_x"]).reshape(-1, 1, 28, 28)
-    test_x = torch.from_numpy(data["test_x"]).reshape(-1, 1, 28, 28)
+    train_x = torch.from_numpy(data["train_x"]).reshape(-1, 1, 28, 28).to(device)
+    test_x = torch.from_numpy(data["test_x"]).reshape(-1, 1, 28, 28).to(device)
     name = args["cls"]
     model = call(module, name)
     if not isinstance(model, torch.nn.Module):
         return {"class": _class_name(model), "is_module": False}
+    model = _as_student(name, model.to, device)
     optimizer = _as_student(name, lambda: torch.optim.Adam(model.parameters(), lr=args["lr"]))
     loader = DataLoader(TensorDataset(train_x), batch_size=args["batch_size"], shuffle=True)
     losses = []
