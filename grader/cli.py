@@ -64,6 +64,8 @@ def check(file, assignment, only, json_out, html_out, data_dir, sandbox, rubric_
 @click.option("--workers", "-j", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Submissions graded at the same time.")
 @click.option("--resume", is_flag=True, help="Skip submissions already graded with the same content and rubric.")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Torch threads of each child; keep workers x threads <= cores.")
 @click.option("--scheduler", metavar="tcp://HOST:PORT", help="Grade on a Dask distributed cluster instead of locally.")
 @click.option("--fork-server/--fresh-children", default=True, show_default=True,
               help="Fork each submission's child from a worker that imported torch once (fast), or start a "
@@ -72,8 +74,8 @@ def check(file, assignment, only, json_out, html_out, data_dir, sandbox, rubric_
 @_sandbox
 @_rubric
 @_device
-def grade(paths, assignment, out_dir, workers, resume, scheduler, fork_server, data_dir, sandbox, rubric_file,
-          device):
+def grade(paths, assignment, out_dir, workers, resume, threads, scheduler, fork_server, data_dir, sandbox,
+          rubric_file, device):
     """Run all checks (public and hidden) on every submission in PATHS.
 
     PATHS are .py/.ipynb files, folders of them, folders of per-student folders, or zip exports of
@@ -82,7 +84,7 @@ def grade(paths, assignment, out_dir, workers, resume, scheduler, fork_server, d
     try:
         commands.grade(paths=paths, assignment=assignment, out_dir=out_dir, workers=workers, resume=resume,
                        data_dir=data_dir, sandbox=sandbox, rubric_file=rubric_file, scheduler=scheduler,
-                       device=device, fork_server=fork_server, echo=click.echo)
+                       device=device, fork_server=fork_server, threads=threads, echo=click.echo)
     except Interrupted as exc:
         click.echo(f"\n{exc}; run again with --resume to finish", err=True)
         sys.exit(130)

@@ -64,7 +64,7 @@ def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_
 
 
 def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=None, sandbox="auto",
-          rubric_file=None, scheduler=None, device="cpu", fork_server=True, echo=print, progress=True):
+          rubric_file=None, scheduler=None, device="cpu", fork_server=True, threads=1, echo=print, progress=True):
     """All checks on every submission under `paths`; per-submission outputs and the class files."""
     if workers < 1:
         raise GraderError("--workers must be at least 1")
@@ -78,7 +78,8 @@ def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=
         echo(f"note: {note}")
     if not sources:
         raise GraderError(f"no submissions (.py or .ipynb) found in {', '.join(map(str, paths))}")
-    options = Options(data_dir=data_dir, sandbox=sandbox, device=devices.resolve(device), fork_server=fork_server)
+    options = Options(data_dir=data_dir, sandbox=sandbox, device=devices.resolve(device), fork_server=fork_server,
+                      threads=threads)
     _warn(options, echo)
     if any(KINDS[c.kind].uses_data for c in rubric.checks):
         datasets.load(rubric.dataset, data_dir)  # a missing data set stops the batch before it starts

@@ -1,13 +1,15 @@
 """Grade many submissions in parallel worker threads, each submission in its own sandboxed child.
 
 Workers only wait on their child processes, so threads suffice in the parent. Each worker has a
-slot (its children's uid under bwrap) and an equal share of the cores for torch's threads, so N
-workers do not oversubscribe the machine. Ctrl-C kills every child and writes nothing half-done.
+slot (its children's uid under bwrap). Each child uses `options.threads` torch threads (1 by
+default), so that N workers on N cores do not oversubscribe the machine and the grades do not
+depend on the number of workers (float results can change with the thread count). Ctrl-C kills every child and writes nothing half-done.
 """
 
 import dataclasses
 import os
 import queue
+import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -47,7 +49,9 @@ def split_done(sources, store, resume):
 def grade_all(sources, rubric, store, options, workers=1, resume=False, show_progress=True):
     """Grade `sources` into `store`; returns a Summary. Raises Interrupted on Ctrl-C."""
     summary, todo = split_done(sources, store, resume)
-    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    if workers * options.threads > (os.cpu_count() or 1):
+        print(f"note: {workers} workers x {options.threads} torch thread(s) exceed the {os.cpu_count()} cores",
+              file=sys.stderr)
     slots = queue.Queue()
     for slot in range(workers):
         slots.put(slot)
@@ -61,7 +65,7 @@ def grade_all(sources, rubric, store, options, workers=1, resume=False, show_pro
         try:
             if stop.is_set():
                 return None
-            run_options = dataclasses.replace(options, slot=slot, threads=threads)
+            run_options = dataclasses.replace(options, slot=slot)
             result = grade_source(source, rubric, run_options)
             if stop.is_set():  # interrupted mid-way: its children were killed, the result is not real
                 return None
