@@ -105,7 +105,8 @@ def assign(assignment, check_only):
 @_data_dir
 @_sandbox
 def calibrate(assignment, seeds, data_dir, sandbox):
-    """Run the reference's accuracy checks over several seeds and record recommended thresholds."""
+    """Run the reference's threshold checks (accuracy, reconstruction error) over several seeds and
+    record the recommended thresholds beside the rubric."""
     commands.calibrate(assignment=assignment, seeds=seeds, data_dir=data_dir, sandbox=sandbox, echo=click.echo)
 
 

@@ -152,8 +152,7 @@ def calibrate(*, assignment, seeds=5, data_dir=None, sandbox="auto", echo=print)
     echo(f"Calibrating {assignment} on {reference.name} over {seeds} seeds")
     record = calibration.calibrate(rubric, reference, seeds, options=Options(data_dir=data_dir, sandbox=sandbox))
     for check in record["checks"]:
-        echo(f"  {check['check']}: accuracy min {check['min']:.3f} mean {check['mean']:.3f} max {check['max']:.3f}; "
-             f"recommended threshold {check['recommended_threshold']} (rubric has {check['threshold_in_rubric']})")
+        echo(calibration.summary_line(check))
     echo(f"Record: {calibration.write_record(rubric, record)}")
     return record
 

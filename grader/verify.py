@@ -1,9 +1,10 @@
 """`grader verify`: what the course repository's CI checks before students see anything.
 
-For each assignment: the rubric is valid; the reference earns full marks, and every accuracy
-check clears its threshold over several seeds; the template earns nothing without a crash; the
-committed template is what `grader assign` generates and leaks no solution line; the notebook is
-valid nbformat; every threshold has a calibration record for the installed torch.
+For each assignment: the rubric is valid; the reference earns full marks, and every check with a
+threshold (an accuracy at least, an error at most: its kind's threshold direction) clears it over
+several seeds; the template earns nothing without a crash; the committed template is what
+`grader assign` generates and leaks no solution line; the notebook is valid nbformat; every
+threshold has a calibration record for the installed torch.
 """
 
 import dataclasses
@@ -13,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from grader import rubric as rubrics
+from grader.checks.registry import THRESHOLD_PARAM
 from grader.errors import GraderError
 from grader.grading import Options, grade_file
 
@@ -114,36 +116,51 @@ def _reference_finding(rubric, reference, options):
 
 
 def _threshold_findings(rubric, reference, seeds, options):
-    for check in (c for c in rubric.checks if c.kind == "min_accuracy"):
+    """Every check with a threshold (at_least or at_most) holds on the reference over more seeds."""
+    from grader.calibrate import threshold_checks
+
+    for check, kind in threshold_checks(rubric):
         values = []
         for seed in range(1, seeds + 1):  # the rubric's own seed ran in the full grade already
             trial = dataclasses.replace(rubric, checks=(dataclasses.replace(check, seed=check.seed + seed),))
             values.append(grade_file(reference, trial, options).checks[0].value)
         reached = [v for v in values if v is not None]
-        worst = min(reached) if len(reached) == len(values) else None
-        threshold = check.params["threshold"]
-        ok = worst is not None and worst >= threshold
-        detail = (f"worst of {seeds} seeds {worst:.3f} against threshold {threshold}" if worst is not None
-                  else "the reference failed to train on some seed")
+        worst = kind.worst(reached) if reached and len(reached) == len(values) else None
+        threshold = check.params[THRESHOLD_PARAM]
+        ok = worst is not None and kind.clears(worst, threshold)
+        at_least = kind.threshold_direction == "at_least"
+        if worst is None:
+            detail = "the reference measured nothing on some seed (it failed to train or crashed)"
+        else:
+            shown, side = (f"{worst:.3f}", "at least") if at_least else (f"{worst:.4g}", "at most")
+            detail = f"worst of {seeds} seeds {shown} against threshold {threshold} ({side})"
         yield Finding(rubric.assignment, f"threshold of {check.id} is cleared over seeds", ok, detail)
 
 
 def _calibration_findings(rubric):
+    """A warning for each check with a threshold that has no calibration record for the installed
+    torch, or whose record was made for the other direction."""
     import torch
 
-    checks = [c for c in rubric.checks if c.kind == "min_accuracy"]
+    from grader.calibrate import record_path, threshold_checks
+
+    checks = threshold_checks(rubric)
     if not checks:
         return
-    path = Path(rubric.path).with_name(f"{rubric.assignment}.calibration.yaml")
+    path = record_path(rubric)
     record = yaml.safe_load(path.read_text()) if path.is_file() else None
-    recorded = {c.get("check") for c in (record or {}).get("checks", []) if isinstance(c, dict)}
-    for check in checks:
+    recorded = {c.get("check"): c for c in (record or {}).get("checks", []) if isinstance(c, dict)}
+    for check, kind in checks:
+        item = f"threshold of {check.id} is calibrated"
         if check.id not in recorded:
-            yield Finding(rubric.assignment, f"threshold of {check.id} is calibrated", True,
-                          f"no calibration record in {path.name}; run `grader calibrate --assignment {rubric.assignment}`",
+            yield Finding(rubric.assignment, item, True, f"no calibration record in {path.name}; run "
+                          f"`grader calibrate --assignment {rubric.assignment}`", warning=True)
+        elif recorded[check.id].get("direction", kind.threshold_direction) != kind.threshold_direction:
+            yield Finding(rubric.assignment, item, True,
+                          f"the record in {path.name} is not for an {kind.threshold_direction} threshold: recalibrate",
                           warning=True)
         elif str(record.get("torch", "")).split("+")[0] != str(torch.__version__).split("+")[0]:
-            yield Finding(rubric.assignment, f"threshold of {check.id} is calibrated", True,
+            yield Finding(rubric.assignment, item, True,
                           f"record made with torch {record.get('torch')}, installed {torch.__version__}: recalibrate",
                           warning=True)
 

@@ -1,6 +1,6 @@
 """lab11_fashion_cnn end to end: the test submissions of tests/submissions/lab11.py, the committed
 student template, the find-the-bugs template block (grader.template_blocks) and the parent-side
-pieces of grader/checks/lab11.py.
+pieces of grader/checks/lab11_*.py.
 
 Each submission is graded once, by a module-wide pool of threads started as soon as the first
 test asks; only the submissions in `lab11.TRAINED` are graded with the training check.
@@ -20,7 +20,7 @@ import torch
 from grader import rubric as rubrics
 from grader import template_blocks
 from grader.assign import make_template
-from grader.checks import lab11 as kinds
+from grader.checks import lab11_architecture, lab11_convolution
 from grader.checks.cases import REFERENCE_IMPLS
 from grader.errors import GraderError
 from grader.grading import Options, grade_file
@@ -221,11 +221,11 @@ def test_reference_implementations_are_registered_and_right():
     for name in ("lab11_filter", "lab11_conv_output_size", "lab11_convolve2d"):
         assert name in REFERENCE_IMPLS
     for n, k, p, s in [(28, 5, 0, 1), (7, 3, 1, 2), (32, 5, 2, 3), (9, 2, 4, 4)]:
-        assert kinds.conv_output_size(n, k, p, s) == (n + 2 * p - k) // s + 1
-    assert torch.equal(kinds.filter_table("gaussian_blur") * 16,
+        assert lab11_convolution.conv_output_size(n, k, p, s) == (n + 2 * p - k) // s + 1
+    assert torch.equal(lab11_convolution.filter_table("gaussian_blur") * 16,
                        torch.tensor([[1, 2, 1], [2, 4, 2], [1, 2, 1]], dtype=torch.float64))
     image, kernel = torch.arange(16.0).reshape(4, 4), torch.tensor([[1.0, 0.0], [0.0, -1.0]])
-    assert torch.equal(kinds.convolve2d(image, kernel), torch.full((3, 3), -5.0, dtype=torch.float64))
+    assert torch.equal(lab11_convolution.convolve2d(image, kernel), torch.full((3, 3), -5.0, dtype=torch.float64))
 
 
 @pytest.mark.parametrize("name, kind", [("conv2d", "conv"), ("relu_", "act"), ("leaky_relu", "act"),
@@ -233,7 +233,7 @@ def test_reference_implementations_are_registered_and_right():
                                         ("dropout", "dropout"), ("feature_alpha_dropout", "dropout"),
                                         ("linear", "linear"), ("__matmul__", "linear"), ("view", None)])
 def test_traced_functions_are_classified(name, kind):
-    assert kinds.category(name) == kind
+    assert lab11_architecture.category(name) == kind
 
 
 def test_blocks_pair_each_convolution_with_what_follows_it():
@@ -241,9 +241,9 @@ def test_blocks_pair_each_convolution_with_what_follows_it():
     ops = [conv, ("act", "relu", None, None), ("pool", "max_pool2d", None, None),
            ("conv", "conv2d", (2, 8, 13, 13), (16, 8, 3, 3)), ("pool", "max_pool2d", None, None),
            ("linear", "linear", (2, 400), (10, 400)), ("act", "relu", None, None)]
-    blocks = kinds._blocks(ops)
+    blocks = lab11_architecture._blocks(ops)
     assert [(b["act"], b["pool"], b["filters"]) for b in blocks] == [(True, True, 8), (False, True, 16)]
-    assert kinds._first_linear_after_convs(ops)[2] == (2, 400)
+    assert lab11_architecture._first_linear_after_convs(ops)[2] == (2, 400)
 
 
 # ---- grading each submission --------------------------------------------------------------------------

@@ -58,6 +58,13 @@ class Pending(Exception):
         self.message = message
 
 
+# A kind with a threshold direction compares the number it measures (`Verdict(value=...)`) with its
+# parameter THRESHOLD_PARAM: "at_least" (higher is better, e.g. an accuracy) or "at_most" (lower is
+# better, e.g. an error). `grader calibrate` and `grader verify` handle every such kind.
+THRESHOLD_DIRECTIONS = ("at_least", "at_most")
+THRESHOLD_PARAM = "threshold"
+
+
 @dataclass(frozen=True)
 class CheckKind:
     name: str
@@ -65,22 +72,40 @@ class CheckKind:
     run: Callable
     doc: str
     uses_data: bool = False
+    threshold_direction: str | None = None  # None, "at_least" or "at_most" (see THRESHOLD_DIRECTIONS)
+
+    def worst(self, values):
+        """The worst of measured `values` for this kind's threshold direction."""
+        return min(values) if self.threshold_direction == "at_least" else max(values)
+
+    def clears(self, value, threshold):
+        """Whether a measured `value` is on the right side of (or at) `threshold`."""
+        return value >= threshold if self.threshold_direction == "at_least" else value <= threshold
 
 
 KINDS: dict[str, CheckKind] = {}
 
 
-def check_kind(name, /, *, uses_data=False, **params):
+def check_kind(name, /, *, uses_data=False, threshold_direction=None, **params):
     """Register `run(ctx) -> Verdict` as check kind `name` accepting `params` (name -> Param);
-    `uses_data` kinds need the rubric's data set, which is loaded before any student code runs."""
+    `uses_data` kinds need the rubric's data set, which is loaded before any student code runs;
+    `threshold_direction` ("at_least" or "at_most") marks a kind whose measured value must clear
+    its parameter `threshold`, which calibration and verification then cover. (The keyword is not
+    `threshold`: that is the name of the bound parameter itself.)"""
     for pname, spec in params.items():
         if not isinstance(spec, Param):
             raise TypeError(f"check kind {name!r}: parameter {pname!r} must be declared with Param(...)")
+    if threshold_direction not in (None, *THRESHOLD_DIRECTIONS):
+        raise ValueError(f"check kind {name!r}: threshold_direction must be None, 'at_least' (higher is better) or "
+                         f"'at_most' (lower is better), not {threshold_direction!r}")
+    if threshold_direction is not None and THRESHOLD_PARAM not in params:
+        raise ValueError(f"check kind {name!r}: threshold_direction={threshold_direction!r} needs a parameter "
+                         f"{THRESHOLD_PARAM!r} (the bound its measured value is compared with)")
 
     def register(run):
         if name in KINDS:
             raise ValueError(f"check kind {name!r} is registered twice ({KINDS[name].run.__module__} and {run.__module__})")
-        KINDS[name] = CheckKind(name, params, run, (run.__doc__ or "").strip(), uses_data)
+        KINDS[name] = CheckKind(name, params, run, (run.__doc__ or "").strip(), uses_data, threshold_direction)
         return run
     return register
 

@@ -13,7 +13,7 @@ from grader.data import child_inputs
 from grader.sandbox import workfiles
 
 
-@check_kind("min_accuracy", uses_data=True,
+@check_kind("min_accuracy", uses_data=True, threshold_direction="at_least",
             factory=Param((str,)),
             train=Param((str,)),
             predict=Param((str,)),

@@ -2,7 +2,7 @@
 
 They report what happened (the torch operations a forward pass called, outputs, final weights,
 the mode a model was in when it ran, learning rates); the parent's kinds in
-grader/checks/lab11.py judge it. The small models built here record, at every forward pass,
+grader/checks/lab11_*.py judge it. The small models built here record, at every forward pass,
 whether they were in training mode and whether gradients were tracked.
 """
 
