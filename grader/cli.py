@@ -70,21 +70,26 @@ def check(file, assignment, only, json_out, html_out, data_dir, sandbox, rubric_
 @click.option("--fork-server/--fresh-children", default=True, show_default=True,
               help="Fork each submission's child from a worker that imported torch once (fast), or start a "
                    "fresh interpreter per child (slower, nothing shared between submissions).")
+@click.option("--manual-scores", "manual_scores", type=click.Path(exists=True, dir_okay=False),
+              help="CSV of a TA's scores for checks awaiting a person (pending): submission,check,points,comment.")
 @_data_dir
 @_sandbox
 @_rubric
 @_device
-def grade(paths, assignment, out_dir, workers, resume, threads, scheduler, fork_server, data_dir, sandbox,
-          rubric_file, device):
+def grade(paths, assignment, out_dir, workers, resume, threads, scheduler, fork_server, manual_scores, data_dir,
+          sandbox, rubric_file, device):
     """Run all checks (public and hidden) on every submission in PATHS.
 
     PATHS are .py/.ipynb files, folders of them, folders of per-student folders, or zip exports of
     an LMS (Canvas or Moodle layout). Writes <out>/<id>/{results.json,report.html,gradescope.json,log.txt},
-    <out>/grades.csv, <out>/results.jsonl and <out>/index.html."""
+    <out>/grades.csv, <out>/results.jsonl and <out>/index.html. With --manual-scores, a TA's scores
+    replace the points of the checks awaiting a person; --resume grades again a submission whose
+    manual scores changed."""
     try:
         commands.grade(paths=paths, assignment=assignment, out_dir=out_dir, workers=workers, resume=resume,
                        data_dir=data_dir, sandbox=sandbox, rubric_file=rubric_file, scheduler=scheduler,
-                       device=device, fork_server=fork_server, threads=threads, echo=click.echo)
+                       device=device, fork_server=fork_server, threads=threads, manual_scores=manual_scores,
+                       echo=click.echo)
     except Interrupted as exc:
         click.echo(f"\n{exc}; run again with --resume to finish", err=True)
         sys.exit(130)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from grader import data as datasets
 from grader import devices
+from grader import manual
 from grader import rubric as rubrics
 from grader.batch.discover import discover
 from grader.batch.runner import grade_all
@@ -64,13 +65,15 @@ def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_
 
 
 def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=None, sandbox="auto",
-          rubric_file=None, scheduler=None, device="cpu", fork_server=True, threads=1, echo=print, progress=True):
+          rubric_file=None, scheduler=None, device="cpu", fork_server=True, threads=1, manual_scores=None, echo=print,
+          progress=True):
     """All checks on every submission under `paths`; per-submission outputs and the class files."""
     if workers < 1:
         raise GraderError("--workers must be at least 1")
     if not (assignment or rubric_file) and not all(Path(p).suffix in (".py", ".ipynb") for p in paths):
         raise GraderError("pass --assignment when grading folders or zip files")
     rubric = load_rubric(assignment, rubric_file, paths[0])
+    scores = manual.load(manual_scores, rubric) if manual_scores else None  # refused before anything runs
     out = Path(out_dir)
     store = Store(out, rubric)
     sources, notes = discover(paths, rubric.assignment, out / "_unpacked")
@@ -78,6 +81,8 @@ def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=
         echo(f"note: {note}")
     if not sources:
         raise GraderError(f"no submissions (.py or .ipynb) found in {', '.join(map(str, paths))}")
+    if scores:
+        manual.check_submissions(scores, [s.id for s in sources])
     options = Options(data_dir=data_dir, sandbox=sandbox, device=devices.resolve(device), fork_server=fork_server,
                       threads=threads)
     _warn(options, echo)
@@ -89,13 +94,19 @@ def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=
         if scheduler:
             from grader.batch.dask_executor import grade_all_dask
 
-            summary = grade_all_dask(sources, rubric, store, options, scheduler, resume, show_progress=progress)
+            summary = grade_all_dask(sources, rubric, store, options, scheduler, resume, show_progress=progress,
+                                     scores=scores)
         else:
-            summary = grade_all(sources, rubric, store, options, workers, resume, show_progress=progress)
+            summary = grade_all(sources, rubric, store, options, workers, resume, show_progress=progress,
+                                scores=scores)
     finally:
         results = store.all_results(s.id for s in sources)
         store.write_class_files(results)
         write_index(out / "index.html", rubric.assignment, results)
+    for result in results if scores else ():
+        for warning in result.get("warnings", []):
+            if warning.startswith(f"{scores.path}, line "):
+                echo(f"note: {result['submission']}: {warning}")
     rate = len(summary.graded) / summary.seconds * 3600 if summary.seconds else 0
     echo(f"Graded {len(summary.graded)}, reused {len(summary.skipped)} (--resume) in {summary.seconds:.0f} s"
          + (f" ({rate:.0f} submissions an hour)" if summary.graded else ""))

@@ -36,16 +36,16 @@ def grade_remote(payload):
             path = Path(tmp) / payload["file_name"]
             path.write_bytes(payload["content"])
         source = Source(payload["id"], path, payload["origin"], payload["problem"])
-        result = grade_source(source, rubric, dataclasses.replace(payload["options"], slot=slot))
+        result = grade_source(source, rubric, dataclasses.replace(payload["options"], slot=slot), payload["scores"])
         report, log = render_outputs(source, result)
         return {"result": result.to_json(), "report": report, "log": log}
 
 
-def grade_all_dask(sources, rubric, store, options, scheduler, resume=False, show_progress=True):
+def grade_all_dask(sources, rubric, store, options, scheduler, resume=False, show_progress=True, scores=None):
     """Grade `sources` on the Dask cluster at `scheduler`; the client writes every output."""
     from distributed import Client, as_completed
 
-    summary, todo = split_done(sources, store, resume)
+    summary, todo = split_done(sources, store, resume, scores)
     rubric_text = Path(rubric.path).read_text(encoding="utf-8")
     started = time.monotonic()
     with Client(scheduler, timeout=30) as client:
@@ -54,14 +54,16 @@ def grade_all_dask(sources, rubric, store, options, scheduler, resume=False, sho
             payload = {"id": source.id, "origin": source.origin, "problem": source.problem,
                        "file_name": source.path.name if source.path else None,
                        "content": source.path.read_bytes() if source.path else None,
-                       "assignment": rubric.assignment, "rubric": rubric_text, "options": options}
+                       "assignment": rubric.assignment, "rubric": rubric_text, "options": options,
+                       "scores": scores.only(source.id) if scores else None}
             futures[client.submit(grade_remote, payload, key=f"grade-{source.id}-{content[:12]}", pure=False)] = \
                 (source, content)
         with tqdm(total=len(futures), unit="submission", disable=not show_progress or not futures) as bar:
             for future in as_completed(futures):
                 source, content = futures[future]
                 data = future.result()
-                store.write(source, data["result"], content, data["report"], data["log"])
+                store.write(source, data["result"], content, data["report"], data["log"],
+                            manual_digest=scores.digest(source.id) if scores else "")
                 summary.graded.append(source.id)
                 bar.update(1)
     summary.seconds = time.monotonic() - started

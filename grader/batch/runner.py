@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
+from grader import manual
 from grader.batch.store import sha256
 from grader.grading import grade_file, unusable_submission
 from grader.report import render_report
@@ -34,21 +35,23 @@ class Summary:
     seconds: float = 0.0
 
 
-def split_done(sources, store, resume):
-    """(Summary with the reused ids, [(source, content hash)] still to grade)."""
+def split_done(sources, store, resume, scores=None):
+    """(Summary with the reused ids, [(source, content hash)] still to grade); a submission whose
+    manual scores changed is graded again."""
     summary, todo = Summary(), []
     for source in sources:
         content = sha256(source.path) if source.path else f"problem:{source.problem}"
-        if resume and store.done(source, content):
+        if resume and store.done(source, content, scores.digest(source.id) if scores else ""):
             summary.skipped.append(source.id)
         else:
             todo.append((source, content))
     return summary, todo
 
 
-def grade_all(sources, rubric, store, options, workers=1, resume=False, show_progress=True):
-    """Grade `sources` into `store`; returns a Summary. Raises Interrupted on Ctrl-C."""
-    summary, todo = split_done(sources, store, resume)
+def grade_all(sources, rubric, store, options, workers=1, resume=False, show_progress=True, scores=None):
+    """Grade `sources` into `store`, a TA's `scores` (grader.manual) merged; returns a Summary.
+    Raises Interrupted on Ctrl-C."""
+    summary, todo = split_done(sources, store, resume, scores)
     if workers * options.threads > (os.cpu_count() or 1):
         print(f"note: {workers} workers x {options.threads} torch thread(s) exceed the {os.cpu_count()} cores",
               file=sys.stderr)
@@ -66,10 +69,11 @@ def grade_all(sources, rubric, store, options, workers=1, resume=False, show_pro
             if stop.is_set():
                 return None
             run_options = dataclasses.replace(options, slot=slot)
-            result = grade_source(source, rubric, run_options)
+            result = grade_source(source, rubric, run_options, scores)
             if stop.is_set():  # interrupted mid-way: its children were killed, the result is not real
                 return None
-            store.write(source, result.to_json(), content, *outputs(source, result))
+            store.write(source, result.to_json(), content, *outputs(source, result),
+                        manual_digest=scores.digest(source.id) if scores else "")
             return result
         finally:
             slots.put(slot)
@@ -100,12 +104,14 @@ def grade_all(sources, rubric, store, options, workers=1, resume=False, show_pro
     return summary
 
 
-def grade_source(source, rubric, options):
-    """Grade one discovered submission (an unusable one gets its problem as every check's error)."""
+def grade_source(source, rubric, options, scores=None):
+    """Grade one discovered submission (an unusable one gets its problem as every check's error),
+    then merge a TA's `scores` into it."""
     if source.path is None:
-        return unusable_submission(rubric, source.id, source.problem, options)
-    result = grade_file(source.path, rubric, options)
-    return dataclasses.replace(result, submission=source.id)
+        result = unusable_submission(rubric, source.id, source.problem, options)
+    else:
+        result = dataclasses.replace(grade_file(source.path, rubric, options), submission=source.id)
+    return manual.merge(result, scores) if scores else result
 
 
 def outputs(source, result):

@@ -32,22 +32,26 @@ class Store:
     def folder(self, submission_id):
         return self.out / submission_id
 
-    def done(self, source, content_hash):
-        """The stored results of `source` when they match its content and this rubric, else None."""
+    def done(self, source, content_hash, manual_digest=""):
+        """The stored results of `source` when they match its content, this rubric and its manual
+        scores (grader.manual's digest, "" for none), else None."""
         path = self.folder(source.id) / "results.json"
         try:
             stored = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if stored.get("submission_sha256") == content_hash and stored.get("rubric_sha256") == self.rubric.digest:
+        if (stored.get("submission_sha256") == content_hash and stored.get("rubric_sha256") == self.rubric.digest
+                and stored.get("manual_sha256", "") == manual_digest):
             return stored
         return None
 
-    def write(self, source, result_json, content_hash, report_html, log_text):
+    def write(self, source, result_json, content_hash, report_html, log_text, manual_digest=""):
         """Write the report, log and Gradescope file, then results.json last (the 'done' mark)."""
         folder = self.folder(source.id)
         data = dict(result_json, submission=source.id, source=source.origin,
                     submission_sha256=content_hash, rubric_sha256=self.rubric.digest)
+        if manual_digest:
+            data["manual_sha256"] = manual_digest
         atomic_write(folder / "report.html", report_html)
         atomic_write(folder / "log.txt", log_text)
         atomic_write(folder / "gradescope.json", json.dumps(gradescope_results(data), indent=2) + "\n")

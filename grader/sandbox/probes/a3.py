@@ -1,0 +1,348 @@
+"""Probes of a3_fashion_classifier: datasets, figures, training runs, models and gradients.
+
+Each probe builds what the grader defines (datasets and loaders from the parent's training
+images, the small gradient models from the parent's weights), calls the student's code on it
+and returns what it observes: returned values, the figure's axes, predictions, parameter
+shapes, which student functions were called with what. The parent judges.
+"""
+
+import io
+
+import numpy as np
+
+from grader.sandbox.probes import StudentError, _class_name, call, decoded, probe
+
+MAX_POINTS = 1_000  # points of a plotted line reported back
+MAX_PIXELS = 10_000  # pixels of a panel's image reported back (a 28 x 28 picture has 784)
+
+
+def _load(args):
+    """The parent's npz file as torch tensors on the run's device (`device`, default cpu),
+    images reshaped to (N, 1, 28, 28)."""
+    import torch
+
+    device = _device(args)
+    data = np.load(args["data"], allow_pickle=False)
+    out = {}
+    for key in data.files:
+        tensor = torch.from_numpy(data[key])
+        out[key] = (tensor.reshape(-1, 1, 28, 28) if key.endswith("_x") else tensor).to(device)
+    return out
+
+
+def _device(args):
+    import torch
+
+    return torch.device(args.get("device") or "cpu")
+
+
+def _loader(x, y, batch_size, shuffle=False):
+    from torch.utils.data import DataLoader, TensorDataset
+
+    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle)
+
+
+def _model(module, factory, device=None):
+    """The student's model (moved to `device` when given); a report instead when it is not an nn.Module."""
+    import torch
+
+    model = call(module, factory)
+    if not isinstance(model, torch.nn.Module):
+        return None, {"class": _class_name(model), "is_module": False}
+    if device is not None:
+        model = model.to(device)  # the loaders yield tensors on the same device
+    return model, {"class": _class_name(model), "is_module": True}
+
+
+def _predict(model, x, factory):
+    """Class indices of `x` by argmax of the model's outputs, in eval mode without gradients."""
+    import torch
+
+    try:
+        model.eval()
+        with torch.no_grad():
+            out = model(x)
+    except BaseException as exc:  # noqa: BLE001 - the student's forward pass failed
+        raise StudentError(f"{factory}.forward", exc) from exc
+    if not isinstance(out, torch.Tensor) or out.dim() != 2:
+        got = f"shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else f"a {_class_name(out)}"
+        problem = ValueError(f"the model should return logits of shape (N, classes), but it returned {got}")
+        raise StudentError(f"{factory}.forward", problem)
+    return out.argmax(dim=1).to(torch.int64)
+
+
+def _parameters(model):
+    return [[name, tuple(p.shape), bool(p.requires_grad)] for name, p in model.named_parameters()]
+
+
+# ---- Q1.1: examples and figures -------------------------------------------------------------------
+
+def _image_dataset(images, labels):
+    """A dataset of the parent's images that behaves like torchvision's FashionMNIST with the demo's
+    ToTensor transform: item i is (a float (1, 28, 28) image, an int label); `targets`, `data` and
+    `classes` as torchvision has them."""
+    import torch
+    from torch.utils.data import Dataset
+
+    class FashionImages(Dataset):
+        classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                   "Ankle boot"]
+
+        def __init__(self):
+            self.images, self.targets = images, labels
+            self.data = (images * 255).round().to(torch.uint8).reshape(-1, 28, 28)
+
+        def __len__(self):
+            return len(self.targets)
+
+        def __getitem__(self, index):
+            return self.images[index], int(self.targets[index])
+
+    return FashionImages()
+
+
+@probe("a3_pick_examples")
+def probe_pick_examples(module, args, blobs):
+    """Call `pick_examples(dataset, n)` on a dataset of the parent's training images (see
+    `_image_dataset`); return what it returns."""
+    data = _load(args)
+    return call(module, args["function"], _image_dataset(data["train_x"], data["train_y"]), args["n"])
+
+
+@probe("a3_figure")
+def probe_figure(module, args, blobs):
+    """Call a plotting function; report every axes (title, axis labels, legend, lines with their
+    labels and data, the first image's pixels), the figure's legends and its PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = call(module, args["function"], *decoded(args, "args", blobs))
+    if not isinstance(fig, Figure):
+        return {"class": _class_name(fig), "is_figure": False}
+    axes = [_axes_report(ax) for ax in fig.get_axes()]
+    legends = [[t.get_text() for t in legend.get_texts()] for legend in fig.legends]
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=60)
+    png = np.frombuffer(buffer.getvalue(), dtype=np.uint8)
+    return {"class": _class_name(fig), "is_figure": True, "axes": axes, "figure_legends": legends, "png": png}
+
+
+def _numbers(values, limit):
+    """A float64 array of what a plot holds, or None when it is not numeric (dates, text)."""
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return array if array.size <= limit else None
+
+
+def _axes_report(ax):
+    images = ax.get_images()
+    pixels = _numbers(images[0].get_array(), MAX_PIXELS) if images else None
+    legend = ax.get_legend()
+    lines = []
+    for line in ax.get_lines():
+        x, y = _numbers(line.get_xdata(), MAX_POINTS), _numbers(line.get_ydata(), MAX_POINTS)
+        lines.append({"label": str(line.get_label()),
+                      "x": [float(v) for v in x.ravel()] if x is not None else None,
+                      "y": [float(v) for v in y.ravel()] if y is not None else None})
+    return {"title": ax.get_title() or "", "xlabel": ax.get_xlabel() or "", "ylabel": ax.get_ylabel() or "",
+            "images": len(images), "pixels": pixels, "lines": lines,
+            "legend": [t.get_text() for t in legend.get_texts()] if legend is not None else None}
+
+
+# ---- Q1.2: training -------------------------------------------------------------------------------
+
+@probe("a3_train")
+def probe_train(module, args, blobs):
+    """Train a fresh student model with `train(model, train_loader, val_loader, epochs, lr)`;
+    return the history, how far the weights moved and the model's predictions on the
+    validation images."""
+    import torch
+
+    data = _load(args)
+    model, report = _model(module, args["factory"], _device(args))
+    if model is None:
+        return report
+    before = [p.detach().clone() for p in model.parameters()]
+    train_loader = _loader(data["train_x"], data["train_y"], args["batch_size"], shuffle=True)
+    val_loader = _loader(data["val_x"], data["val_y"], args["batch_size"])
+    history = call(module, args["train"], model, train_loader, val_loader, args["epochs"], args["lr"])
+    after = list(model.parameters())
+    moved = max((float((a.detach() - b).abs().max()) for a, b in zip(after, before) if a.shape == b.shape),
+                default=0.0)
+    report.update(history=history, moved=moved, predictions=_predict(model, data["val_x"], args["factory"]))
+    return report
+
+
+@probe("a3_lr_sweep")
+def probe_lr_sweep(module, args, blobs):
+    """Call `lr_sweep(train_loader, val_loader, lrs, epochs)` while counting the calls of the
+    student's model factory and recording, for each call of the student's training function,
+    its learning rate, its epochs and which built model it trained."""
+    import inspect
+
+    import torch
+
+    data, device = _load(args), _device(args)
+    factory_name, train_name = args["factory"], args["train"]
+    factory, train = getattr(module, factory_name, None), getattr(module, train_name, None)
+    built, calls = [], []  # built: every model the factory made, kept alive so identities stay unique
+
+    def counting_factory(*a, **k):
+        model = factory(*a, **k)
+        if isinstance(model, torch.nn.Module):
+            model = model.to(device)  # the loaders yield tensors on the run's device
+        built.append(model)
+        return model
+
+    def recording_train(*a, **k):
+        try:
+            bound = inspect.signature(train).bind(*a, **k).arguments
+        except (TypeError, ValueError):
+            bound = {}
+        names = list(inspect.signature(train).parameters) if bound else []
+        model = bound.get(names[0]) if names else None
+        lr, epochs = bound.get("lr"), bound.get("epochs")
+        calls.append({"lr": lr if type(lr) in (int, float) else None,
+                      "epochs": epochs if type(epochs) is int else None,
+                      "model": next((i for i, m in enumerate(built) if m is model), None)})
+        return train(*a, **k)
+
+    patched = {}
+    if callable(factory):
+        patched[factory_name] = counting_factory
+    if callable(train):
+        patched[train_name] = recording_train
+    originals = {name: getattr(module, name) for name in patched}
+    for name, fn in patched.items():
+        setattr(module, name, fn)
+    try:
+        train_loader = _loader(data["train_x"], data["train_y"], args["batch_size"], shuffle=True)
+        val_loader = _loader(data["val_x"], data["val_y"], args["batch_size"])
+        result = call(module, args["function"], train_loader, val_loader, tuple(args["lrs"]), args["epochs"])
+    finally:
+        for name, fn in originals.items():
+            setattr(module, name, fn)
+    return {"result": result, "built": len(built), "calls": calls}
+
+
+@probe("a3_train_predict")
+def probe_train_predict(module, args, blobs):
+    """min_accuracy's training run with the grader's own prediction: build, train with
+    `train(model, train_loader, [val_loader,] epochs, **train_kwargs)`, then take the argmax
+    of the model's outputs for the test images (the assignment has no `predict`)."""
+    import torch
+
+    data = _load(args)
+    shape = tuple(args.get("input_shape") or [1, 28, 28])
+    train_x, train_y = data["train_x"].reshape(-1, *shape), data["train_y"]
+    loaders = []
+    held_out = args.get("validation", 0)
+    if held_out:
+        train_x, val_x = train_x[:-held_out], train_x[-held_out:]
+        train_y, val_y = train_y[:-held_out], train_y[-held_out:]
+        loaders.append(_loader(val_x, val_y, args["batch_size"]))
+    loaders.insert(0, _loader(train_x, train_y, args["batch_size"], shuffle=True))
+    model = call(module, args["factory"])
+    if isinstance(model, torch.nn.Module):
+        model = model.to(_device(args))
+    history = call(module, args["train"], model, *loaders, args["epochs"], **args.get("train_kwargs", {}))
+    key = args.get("losses_key")
+    losses = history.get(key) if key and type(history) is dict else history
+    return {"losses": losses, "predictions": _predict(model, data["test_x"].reshape(-1, *shape), args["factory"])}
+
+
+@probe("a3_train_curve")
+def probe_train_curve(module, args, blobs):
+    """Train a fresh student model one epoch at a time (`train(model, train_loader, val_loader,
+    1, lr)` `epochs` times) and return its predictions for the test images after each epoch."""
+    data = _load(args)
+    model, report = _model(module, args["factory"], _device(args))
+    if model is None:
+        return report
+    train_loader = _loader(data["train_x"], data["train_y"], args["batch_size"], shuffle=True)
+    val_loader = _loader(data["val_x"], data["val_y"], args["batch_size"])
+    predictions = []
+    for _ in range(args["epochs"]):
+        call(module, args["train"], model, train_loader, val_loader, 1, args["lr"])
+        predictions.append(_predict(model, data["test_x"], args["factory"]))
+    report.update(predictions=predictions, parameters=_parameters(model))
+    return report
+
+
+# ---- Q1.5: models -----------------------------------------------------------------------------------
+
+@probe("a3_model_summary")
+def probe_model_summary(module, args, blobs):
+    """Build a model with a student factory; report its Linear layers' weight shapes (in module
+    order) and every parameter's name, shape and requires_grad."""
+    import torch
+
+    model, report = _model(module, args["factory"])
+    if model is None:
+        return report
+    report["linear"] = [tuple(m.weight.shape) for m in model.modules()
+                        if isinstance(m, torch.nn.Linear) and isinstance(getattr(m, "weight", None), torch.Tensor)]
+    report["parameters"] = _parameters(model)
+    return report
+
+
+@probe("a3_count_parameters")
+def probe_count_parameters(module, args, blobs):
+    """Build a model with a student factory, freeze some of its layers (`freeze`: none, first,
+    all_but_last: by parameterised leaf module), then call `count_parameters(model)`; report the
+    count and every parameter's name, shape and requires_grad."""
+    model, report = _model(module, args["factory"])
+    if model is None:
+        return report
+    layers = [m for m in model.modules() if not list(m.children()) and list(m.parameters(recurse=False))]
+    frozen = {"none": [], "first": layers[:1], "all_but_last": layers[:-1]}[args["freeze"]]
+    for layer in frozen:
+        for p in layer.parameters(recurse=False):
+            p.requires_grad_(False)
+    report.update(parameters=_parameters(model), count=call(module, args["function"], model))
+    return report
+
+
+# ---- Q1.6: gradients -----------------------------------------------------------------------------------
+
+def _grader_mlp(weights, frozen):
+    """The grader's own small MLP (Flatten, Linear, ReLU, ..., Linear) with the parent's weights;
+    the layers listed in `frozen` do not require gradients."""
+    import torch
+    from torch import nn
+
+    layers = [nn.Flatten()]
+    for index, (weight, bias) in enumerate(weights):
+        linear = nn.Linear(weight.shape[1], weight.shape[0])
+        with torch.no_grad():
+            linear.weight.copy_(weight)
+            linear.bias.copy_(bias)
+        linear.requires_grad_(index not in frozen)
+        layers += [linear, nn.ReLU()]
+    return nn.Sequential(*layers[:-1])
+
+
+@probe("a3_mean_gradient")
+def probe_mean_gradient(module, args, blobs):
+    """One backward pass of cross-entropy on the parent's batch through the grader's MLP, then
+    `mean_gradient(model)`; returns what the student's function returned."""
+    from torch import nn
+
+    weights, x, y = decoded(args, "args", blobs)
+    model = _grader_mlp(weights, set(args["frozen"]))
+    nn.CrossEntropyLoss()(model(x), y).backward()
+    return call(module, args["function"], model)
+
+
+@probe("a3_gradient_curve")
+def probe_gradient_curve(module, args, blobs):
+    """`gradient_curve(model, loader, steps, lr)` on the grader's MLP and a loader of the
+    parent's batches, in order; returns what the student's function returned."""
+    weights, x, y = decoded(args, "args", blobs)
+    model = _grader_mlp(weights, set(args["frozen"]))
+    loader = _loader(x, y, args["batch_size"])
+    return call(module, args["function"], model, loader, args["steps"], args["lr"])
