@@ -20,7 +20,7 @@ import yaml
 from click.testing import CliRunner
 
 from grader import rubric as rubrics
-from grader.checks import a3 as kinds
+from grader.checks import a3_data, a3_models, a3_training
 from grader.checks.cases import REFERENCE_IMPLS
 from grader.cli import main as cli
 from grader.grading import Options, grade_file
@@ -161,30 +161,30 @@ def test_epochs_to_reach_reference():
 
 
 def test_class_names_are_matched_whole_and_without_case():
-    names = kinds.FASHION_CLASSES
-    assert kinds._classes_named("Shirt", names) == {6}
-    assert kinds._classes_named("T-shirt/top", names) == {0}
-    assert kinds._classes_named("label 0: t-shirt/top", names) == {0}
-    assert kinds._classes_named("ankle boot (9)", names) == {9}
-    assert kinds._classes_named("7", names) == set()
-    assert kinds._classes_named("Shirt or Coat", names) == {4, 6}
+    names = a3_data.FASHION_CLASSES
+    assert a3_data._classes_named("Shirt", names) == {6}
+    assert a3_data._classes_named("T-shirt/top", names) == {0}
+    assert a3_data._classes_named("label 0: t-shirt/top", names) == {0}
+    assert a3_data._classes_named("ankle boot (9)", names) == {9}
+    assert a3_data._classes_named("7", names) == set()
+    assert a3_data._classes_named("Shirt or Coat", names) == {4, 6}
 
 
 def test_a_run_is_named_by_its_number_in_any_notation_or_by_its_name():
-    assert kinds._run_named("lr = 0.001", 0.001)
-    assert kinds._run_named("lr=1e-3", 0.001)
-    assert kinds._run_named("learning rate 1", 1)
-    assert not kinds._run_named("lr = 0.1", 1)
-    assert not kinds._run_named("run 2", 0.01)
-    assert kinds._run_named("deeper MLP", "Deeper")
+    assert a3_training._run_named("lr = 0.001", 0.001)
+    assert a3_training._run_named("lr=1e-3", 0.001)
+    assert a3_training._run_named("learning rate 1", 1)
+    assert not a3_training._run_named("lr = 0.1", 1)
+    assert not a3_training._run_named("run 2", 0.01)
+    assert a3_training._run_named("deeper MLP", "Deeper")
 
 
 def test_made_up_histories_differ_run_to_run():
-    histories = kinds._fake_histories([1, 0.1, 0.01], 5, seed=3)
+    histories = a3_training._fake_histories([1, 0.1, 0.01], 5, seed=3)
     curves = [h["loss"] for h in histories.values()]
     assert all(len(c) == 5 for c in curves)
     assert all(not np.allclose(a, b, atol=1e-3) for i, a in enumerate(curves) for b in curves[i + 1:])
-    assert histories == kinds._fake_histories([1, 0.1, 0.01], 5, seed=3)
+    assert histories == a3_training._fake_histories([1, 0.1, 0.01], 5, seed=3)
 
 
 def test_the_parents_mean_gradient_is_over_trainable_entries():
@@ -193,10 +193,10 @@ def test_the_parents_mean_gradient_is_over_trainable_entries():
     generator = torch.Generator().manual_seed(0)
     weights = [(torch.rand(4, 784, generator=generator) - 0.5, torch.rand(4, generator=generator) - 0.5),
                (torch.rand(3, 4, generator=generator) - 0.5, torch.rand(3, generator=generator) - 0.5)]
-    model = kinds._grader_mlp(weights, frozen={0})
+    model = a3_models._grader_mlp(weights, frozen={0})
     x, y = torch.rand(5, 1, 28, 28, generator=generator), torch.tensor([0, 1, 2, 1, 0])
     torch.nn.CrossEntropyLoss()(model(x), y).backward()
-    mean, scale = kinds._mean_gradient(model)
+    mean, scale = a3_models._mean_gradient(model)
     grads = torch.cat([model[3].weight.grad.flatten(), model[3].bias.grad.flatten()]).double()
     assert math.isclose(mean, float(grads.mean()), rel_tol=1e-12)
     assert math.isclose(scale, float(grads.abs().mean()), rel_tol=1e-12)

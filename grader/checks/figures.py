@@ -26,7 +26,7 @@ def figure(ctx):
     report = expect.mapping(report, f"`{p['function']}`", ["class", "is_figure"])
     if report["is_figure"] is not True:
         raise Fail(f"`{p['function']}` should return a matplotlib Figure, but it returned a {report['class']}")
-    png = _png(report.get("png"))
+    png = png_bytes(report.get("png"))
     artifacts = (Artifact("png", p["title"], png),)
     axes = report.get("axes") if type(report.get("axes")) is list else []
     panels = [a for a in axes if type(a) is dict and type(a.get("images")) is int and a["images"] > 0]
@@ -47,7 +47,7 @@ def picture(size=28):
     return image
 
 
-def _png(value):
+def png_bytes(value):
     """PNG bytes from the child, verified to be a readable image of sane size."""
     data = expect.array(value, "the rendered figure", ndim=1, allow_tensor=False)
     raw = data.astype(np.uint8).tobytes()

@@ -1,0 +1,238 @@
+"""Check kinds of a3_fashion_classifier's models, judged inside one run: the wider and deeper MLPs
+against the base MLP, `count_parameters` with layers frozen by the grader, and the gradients
+`mean_gradient` and `gradient_curve` report for the grader's own small MLP."""
+
+import math
+
+from grader.checks import expect
+from grader.checks.a3_support import module_report
+from grader.checks.registry import Artifact, Fail, Param, Verdict, check_kind, positive
+from grader.data import subset
+from grader.sandbox.values import Tensor, describe
+
+
+# ---- Q1.5: models ---------------------------------------------------------------------------------
+
+def _parameter_rows(report, what):
+    """[(name, shape, requires_grad)] from a probe's report, types checked exactly."""
+    rows = report.get("parameters")
+    if type(rows) is not list:
+        raise Fail(f"{what}: the grader could not read the parameters")
+    out = []
+    for row in rows:
+        if type(row) is not list or len(row) != 3 or type(row[0]) is not str or type(row[2]) is not bool:
+            raise Fail(f"{what}: the grader could not read the parameters")
+        out.append((row[0], expect.shape(row[1], f"parameter {row[0]}'s shape"), row[2]))
+    return out
+
+
+def _trainable(rows):
+    return sum(math.prod(shape) for _, shape, grad in rows if grad)
+
+
+def _summary(ctx, factory):
+    report = module_report(ctx.probe("a3_model_summary", f"`{factory}`", factory=factory), f"`{factory}()`")
+    linear = report.get("linear")
+    if type(linear) is not list:
+        raise Fail(f"`{factory}()`: the grader could not read the layers")
+    shapes = [expect.shape(s, f"a Linear layer of `{factory}()`") for s in linear]
+    return shapes, _trainable(_parameter_rows(report, f"`{factory}()`"))
+
+
+@check_kind("a3_compare_models",
+            model=Param((str,)),
+            relation=Param((str,), validate=lambda v: None if v in ("wider", "deeper") else "must be wider or deeper"),
+            base=Param((str,), default="build_mlp"))
+def compare_models(ctx):
+    """Built in the same run as the student's base MLP: 'wider' has as many Linear layers as the
+    base, more hidden units and more trainable parameters; 'deeper' has more Linear layers."""
+    p = ctx.params
+    base_layers, base_count = _summary(ctx, p["base"])
+    layers, count = _summary(ctx, p["model"])
+    model, base = f"`{p['model']}()`", f"`{p['base']}()`"
+    if not base_layers:
+        raise Fail(f"{base} has no Linear layer to compare with")
+    if p["relation"] == "deeper":
+        if len(layers) <= len(base_layers):
+            raise Fail(f"{model} should have more layers than {base}, but it has {len(layers)} Linear layers "
+                       f"and {base} has {len(base_layers)}: add hidden layers")
+        return Verdict(True, f"{model} has {len(layers)} Linear layers, {base} {len(base_layers)} "
+                             f"({count:,} and {base_count:,} trainable parameters)")
+    if len(layers) != len(base_layers):
+        raise Fail(f"{model} should have as many layers as {base} ({len(base_layers)} Linear layers) with more "
+                   f"units in them, but it has {len(layers)} Linear layers")
+    hidden, base_hidden = sum(s[0] for s in layers[:-1]), sum(s[0] for s in base_layers[:-1])
+    if hidden <= base_hidden or count <= base_count:
+        raise Fail(f"{model}'s hidden layers should have more units than {base}'s ({base_hidden} in all), but they "
+                   f"have {hidden} ({count:,} trainable parameters against {base_count:,})")
+    return Verdict(True, f"{model}: {len(layers)} Linear layers like {base}, {hidden} hidden units against "
+                         f"{base_hidden}, {count:,} trainable parameters against {base_count:,}")
+
+
+@check_kind("a3_count_parameters",
+            function=Param((str,)),
+            factory=Param((str,)),
+            freeze=Param((str,), default="none",
+                         validate=lambda v: None if v in ("none", "first", "all_but_last")
+                         else "must be none, first or all_but_last"))
+def count_parameters(ctx):
+    """`function(model)` on a model built by a student factory, with the layers `freeze` names
+    frozen by the grader, equals the trainable count computed here from the reported shapes."""
+    p = ctx.params
+    report = ctx.probe("a3_count_parameters", f"`{p['function']}`", function=p["function"], factory=p["factory"],
+                       freeze=p["freeze"])
+    report = module_report(report, f"`{p['factory']}()`")
+    rows = _parameter_rows(report, f"`{p['factory']}()`")
+    want, frozen = _trainable(rows), sum(math.prod(s) for _, s, grad in rows if not grad)
+    what = {"none": "", "first": " with its first layer frozen",
+            "all_but_last": " with every layer but the last frozen"}[p["freeze"]]
+    got = expect.integer(report.get("count"), f"`{p['function']}(model)`")
+    if got != want:
+        hint = (" (it counts the frozen parameters too: count only those with requires_grad)"
+                if got == want + frozen and frozen else "")
+        raise Fail(f"`{p['function']}` gives {got:,} for `{p['factory']}()`{what}, which has {want:,} trainable "
+                   f"parameters{hint}")
+    return Verdict(True, f"{want:,} trainable parameters in `{p['factory']}()`{what}")
+
+
+# ---- Q1.6: gradients on the grader's own small MLP ------------------------------------------------
+
+def _sizes(value):
+    if len(value) < 2 or not all(type(v) is int and v > 0 for v in value) or value[0] != 28 * 28:
+        return "must be layer widths from 784 to the classes, e.g. [784, 32, 10]"
+    return None
+
+
+def _grader_mlp(weights, frozen):
+    """The grader's MLP (Flatten, Linear, ReLU, ..., Linear) with `weights`, built here too."""
+    import torch
+    from torch import nn
+
+    layers = [nn.Flatten()]
+    for index, (weight, bias) in enumerate(weights):
+        linear = nn.Linear(weight.shape[1], weight.shape[0])
+        with torch.no_grad():
+            linear.weight.copy_(weight)
+            linear.bias.copy_(bias)
+        linear.requires_grad_(index not in frozen)
+        layers += [linear, nn.ReLU()]
+    return nn.Sequential(*layers[:-1])
+
+
+def _gradient_inputs(ctx, sizes, count):
+    """Seeded weights (PyTorch's default Linear init) and `count` training images with labels."""
+    import torch
+
+    generator = torch.Generator().manual_seed(ctx.check.seed)
+    weights = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        bound = 1 / math.sqrt(n_in)
+        weights.append(((torch.rand(n_out, n_in, generator=generator) * 2 - 1) * bound,
+                        (torch.rand(n_out, generator=generator) * 2 - 1) * bound))
+    split = ctx.data()
+    x, y = subset(split.train_x, split.train_y, count, ctx.check.seed)
+    return weights, torch.from_numpy(x).reshape(-1, 1, 28, 28), torch.from_numpy(y)
+
+
+def _mean_gradient(model):
+    """The mean of every gradient entry of the trainable parameters, in float64."""
+    import torch
+
+    grads = [p.grad.double().flatten() for p in model.parameters() if p.requires_grad]
+    flat = torch.cat(grads)
+    return float(flat.mean()), float(flat.abs().mean())
+
+
+def _for_child(weights, x, y):
+    return [[(Tensor(w.numpy()), Tensor(b.numpy())) for w, b in weights], Tensor(x.numpy()), Tensor(y.numpy())]
+
+
+def _close(got, want, scale):
+    """Equal up to float32 summation: within 1e-4 of the mean absolute gradient entry."""
+    return abs(got - want) <= 1e-4 * scale + 1e-12
+
+
+def _float(value, what):
+    if type(value) is not float:
+        hint = "; use .item() to turn a one-element tensor into a float" if isinstance(value, Tensor) else ""
+        raise Fail(f"{what} should be a float, but it is {describe(value)}{hint}")
+    if not math.isfinite(value):
+        raise Fail(f"{what} is {value}: it should be a finite number")
+    return value
+
+
+@check_kind("a3_mean_gradient", uses_data=True,
+            function=Param((str,)),
+            sizes=Param((list,), default=[784, 32, 10], validate=_sizes),
+            frozen=Param((list,), default=[], doc="indices of Linear layers that do not require gradients"),
+            batch_size=Param((int,), default=32, validate=positive))
+def mean_gradient(ctx):
+    """After one backward pass of cross-entropy through the grader's MLP (weights and a batch of
+    training images made here), `function(model)` equals the mean of every gradient entry of the
+    trainable parameters, computed here with torch on the same weights and batch."""
+    import torch
+
+    p = ctx.params
+    weights, x, y = _gradient_inputs(ctx, p["sizes"], p["batch_size"])
+    model = _grader_mlp(weights, set(p["frozen"]))
+    torch.nn.CrossEntropyLoss()(model(x), y).backward()
+    want, scale = _mean_gradient(model)
+    got = ctx.probe("a3_mean_gradient", f"`{p['function']}`", call_args=_for_child(weights, x, y),
+                    function=p["function"], frozen=p["frozen"])
+    what = " (some layers frozen)" if p["frozen"] else ""
+    got = _float(got, f"`{p['function']}(model)`")
+    if not _close(got, want, scale):
+        hint = ""
+        if _close(got, scale, scale):
+            hint = ": that is the mean of the absolute values; average the gradients themselves"
+        raise Fail(f"`{p['function']}(model)` is {got:.6g} for the grader's MLP{what}, but the mean of all gradient "
+                   f"entries of its trainable parameters is {want:.6g}{hint}. Average every entry of every "
+                   "trainable parameter's .grad together (not the mean of each parameter's mean)")
+    return Verdict(True, f"mean gradient {got:.4g} matches the grader's {want:.4g}{what}")
+
+
+@check_kind("a3_gradient_curve", uses_data=True,
+            function=Param((str,)),
+            sizes=Param((list,), default=[784, 32, 10], validate=_sizes),
+            frozen=Param((list,), default=[]),
+            steps=Param((int,), default=5, validate=positive),
+            lr=Param((float,), default=0.1, validate=positive),
+            batch_size=Param((int,), default=16, validate=positive))
+def gradient_curve(ctx):
+    """`function(model, loader, steps, lr)` on the grader's MLP and a loader of training batches
+    made here returns `steps` finite floats; the first equals the mean gradient the parent
+    computes on the first batch, and the rest follow plain SGD steps at `lr` as replayed here."""
+    import torch
+
+    p = ctx.params
+    weights, x, y = _gradient_inputs(ctx, p["sizes"], p["steps"] * p["batch_size"])
+    model = _grader_mlp(weights, set(p["frozen"]))
+    optimizer = torch.optim.SGD([q for q in model.parameters() if q.requires_grad], lr=p["lr"])
+    want, scales = [], []
+    for step in range(p["steps"]):
+        batch = slice(step * p["batch_size"], (step + 1) * p["batch_size"])
+        optimizer.zero_grad()
+        torch.nn.CrossEntropyLoss()(model(x[batch]), y[batch]).backward()
+        mean, scale = _mean_gradient(model)
+        want.append(mean)
+        scales.append(scale)
+        optimizer.step()
+    got = ctx.probe("a3_gradient_curve", f"`{p['function']}`", call_args=_for_child(weights, x, y),
+                    function=p["function"], frozen=p["frozen"], steps=p["steps"], lr=p["lr"],
+                    batch_size=p["batch_size"])
+    call = f"`{p['function']}(model, loader, steps={p['steps']}, lr={p['lr']:g})`"
+    if type(got) in (list, tuple) and got and all(isinstance(v, Tensor) for v in got):
+        raise Fail(f"{call} should return a list of floats, but it holds tensors; use .item()")
+    curve = expect.floats(got, call, length=p["steps"])
+    artifacts = (Artifact("curve", f"mean gradient per training step ({p['function']})", curve),)
+    if not _close(curve[0], want[0], scales[0]):
+        raise Fail(f"the first value of {call} is {curve[0]:.6g}, but the mean gradient after the first batch's "
+                   f"backward pass is {want[0]:.6g}: record `mean_gradient(model)` right after loss.backward()",
+                   artifacts)
+    for step in range(1, p["steps"]):
+        if not abs(curve[step] - want[step]) <= 1e-3 * scales[step] + 1e-10:
+            raise Fail(f"value {step + 1} of {call} is {curve[step]:.6g}, but after {step} plain SGD step(s) at "
+                       f"lr={p['lr']:g} the mean gradient is {want[step]:.6g}: zero the gradients before each "
+                       "backward pass and take one optimizer.step() per batch, with SGD at `lr`", artifacts)
+    return Verdict(True, f"{p['steps']} values, matching plain SGD at lr={p['lr']:g} "
+                         f"(first {curve[0]:.4g})", artifacts)
