@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 
 from tests.submissions.lab07 import Submission, check_ids, replace, template_notebook_with_reference
+from tests.submissions import command_line, write_submissions
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "lab11_fashion_cnn"
@@ -266,32 +267,11 @@ def checks_for(name):
 def materialize(dest, names=None, reference=None):
     """Write `<dest>/<name><suffix>` for each named submission (all when `names` is None) from the
     reference solution at `reference` (default: the committed one); returns the paths written."""
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    source = Path(reference or REFERENCE).read_text(encoding="utf-8")
-    names = list(SUBMISSIONS) if names is None else list(names)
-    unknown = [n for n in names if n not in SUBMISSIONS]
-    if unknown:
-        raise KeyError(f"unknown submission(s) {', '.join(unknown)} (known: {', '.join(SUBMISSIONS)})")
-    paths = []
-    for name in names:
-        submission = SUBMISSIONS[name]
-        path = dest / f"{name}{submission.suffix}"
-        path.write_text(submission.text(source), encoding="utf-8", newline="\n")
-        paths.append(path)
-    return paths
+    return write_submissions(SUBMISSIONS, reference or REFERENCE, dest, names)
 
 
 def main(argv=None):
-    argv = list(sys.argv[1:] if argv is None else argv)
-    every = "--all" in argv
-    args = [a for a in argv if a != "--all"]
-    if len(args) != 1:
-        print("usage: python -m tests.submissions.lab11 DEST [--all]", file=sys.stderr)
-        return 2
-    for path in materialize(args[0], None if every else DEMO):
-        print(path)
-    return 0
+    return command_line(__spec__.name if __spec__ else __name__, materialize, DEMO, argv)
 
 
 if __name__ == "__main__":
