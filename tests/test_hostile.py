@@ -205,7 +205,10 @@ def params():
                 marks.append(pytest.mark.skip(reason=f"bubblewrap sandbox unavailable: {BWRAP_WHY}"))
             reason = case.xfail_reason(backend)
             if reason:
-                marks.append(pytest.mark.xfail(strict=True, reason=reason, raises=KnownWeakness))
+                # A daemon under the process backend races the cgroup kill: sometimes it escapes
+                # (the weakness), sometimes it is caught; that one xfail cannot be strict.
+                strict = not (case.name == "daemon" and backend == "process")
+                marks.append(pytest.mark.xfail(strict=strict, reason=reason, raises=KnownWeakness))
             out.append(pytest.param(case, backend, id=f"{case.name}-{backend}", marks=marks))
     return out
 
