@@ -5,7 +5,7 @@ from grader.checks.registry import Fail, Param, Pending, check_kind, positive
 from grader.sandbox.values import describe
 
 
-@check_kind("a3_written_answer",
+@check_kind("a3_written_answer", probes=("attribute",),
             name=Param((str,), default="ANSWERS"),
             key=Param((str,)),
             min_words=Param((int,), default=3, validate=positive))

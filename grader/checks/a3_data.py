@@ -31,7 +31,7 @@ def _plain_value(value):
     return f"{value!r} is not a string, number or list of them"
 
 
-@check_kind("a3_declared_value",
+@check_kind("a3_declared_value", probes=("attribute",),
             name=Param((str,)),
             expected=Param((list, str, int, float, bool), validate=_plain_value,
                            doc="the value, compared strictly by type (a list may also be a tuple)"),
@@ -51,7 +51,7 @@ def declared_value(ctx):
 
 # ---- examples -------------------------------------------------------------------------------------
 
-@check_kind("a3_pick_examples", uses_data=True,
+@check_kind("a3_pick_examples", probes=("a3_pick_examples",), uses_data=True,
             function=Param((str,)),
             n=Param((int,), default=3, validate=positive),
             pool=Param((int,), default=200, validate=positive, doc="training images in the dataset given"))
@@ -125,7 +125,7 @@ def _which_example(pixels, examples):
     return best if distances[best] < 0.05 else None
 
 
-@check_kind("a3_example_figure", uses_data=True,
+@check_kind("a3_example_figure", probes=("a3_figure",), uses_data=True,
             function=Param((str,)),
             n=Param((int,), default=3, validate=positive),
             class_names=Param((list,), default=FASHION_CLASSES),

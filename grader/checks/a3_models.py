@@ -39,7 +39,7 @@ def _summary(ctx, factory):
     return shapes, _trainable(_parameter_rows(report, f"`{factory}()`"))
 
 
-@check_kind("a3_compare_models",
+@check_kind("a3_compare_models", probes=("a3_model_summary",),
             model=Param((str,)),
             relation=Param((str,), validate=lambda v: None if v in ("wider", "deeper") else "must be wider or deeper"),
             base=Param((str,), default="build_mlp"))
@@ -69,7 +69,7 @@ def compare_models(ctx):
                          f"{base_hidden}, {count:,} trainable parameters against {base_count:,}")
 
 
-@check_kind("a3_count_parameters",
+@check_kind("a3_count_parameters", probes=("a3_count_parameters",),
             function=Param((str,)),
             factory=Param((str,)),
             freeze=Param((str,), default="none",
@@ -161,7 +161,7 @@ def _float(value, what):
     return value
 
 
-@check_kind("a3_mean_gradient", uses_data=True,
+@check_kind("a3_mean_gradient", probes=("a3_mean_gradient",), uses_data=True,
             function=Param((str,)),
             sizes=Param((list,), default=[784, 32, 10], validate=_sizes),
             frozen=Param((list,), default=[], doc="indices of Linear layers that do not require gradients"),
@@ -191,7 +191,7 @@ def mean_gradient(ctx):
     return Verdict(True, f"mean gradient {got:.4g} matches the grader's {want:.4g}{what}")
 
 
-@check_kind("a3_gradient_curve", uses_data=True,
+@check_kind("a3_gradient_curve", probes=("a3_gradient_curve",), uses_data=True,
             function=Param((str,)),
             sizes=Param((list,), default=[784, 32, 10], validate=_sizes),
             frozen=Param((list,), default=[]),

@@ -32,8 +32,9 @@ def epochs_to_reach(history, target=0.9):
 # ---- helpers --------------------------------------------------------------------------------------
 
 def _training_split(ctx, train_size, validation_size):
-    """A seeded subset of the training images: (train_x, train_y, val_x, val_y), flat float32."""
-    split = ctx.data()
+    """A seeded subset of the training images: (train_x, train_y, val_x, val_y), flat float32, with the
+    check's secretly renamed labels (grader.relabel)."""
+    split = ctx.training_data()
     x, y = subset(split.train_x, split.train_y, train_size + validation_size, ctx.check.seed)
     return x[:train_size], y[:train_size], x[train_size:], y[train_size:]
 
@@ -98,7 +99,7 @@ def _line_showing(axes, losses):
     return None
 
 
-@check_kind("a3_loss_curves_figure",
+@check_kind("a3_loss_curves_figure", probes=("a3_figure",),
             function=Param((str,)),
             runs=Param((list,), validate=_runs, doc="the keys of the histories passed (learning rates, names)"),
             epochs=Param((int,), default=5, validate=positive),
@@ -140,7 +141,7 @@ def loss_curves_figure(ctx):
 
 # ---- Q1.2: training -------------------------------------------------------------------------------
 
-@check_kind("a3_train_history", uses_data=True,
+@check_kind("a3_train_history", probes=("a3_train",), uses_data=True,
             function=Param((str,)),
             factory=Param((str,), default="build_mlp"),
             epochs=Param((int,), default=2, validate=positive),
@@ -208,7 +209,7 @@ def _check_train_calls(calls, p, rates, call, artifacts):
                    f"`{p['factory']}()` for each rate", artifacts)
 
 
-@check_kind("a3_lr_sweep", uses_data=True,
+@check_kind("a3_lr_sweep", probes=("a3_lr_sweep",), uses_data=True,
             function=Param((str,)),
             factory=Param((str,), default="build_mlp"),
             train=Param((str,), default="train"),
@@ -263,7 +264,8 @@ class _ArgmaxContext(CheckContext):
                              call_args=call_args, blobs=blobs, **args)
 
 
-@check_kind("a3_min_accuracy", uses_data=True, threshold_direction="at_least",
+@check_kind("a3_min_accuracy", probes=("a3_train_predict", "train_predict"), uses_data=True,
+            threshold_direction="at_least",
             factory=Param((str,)),
             train=Param((str,)),
             predict=Param((str,), default="", doc="unused: the grader predicts by argmax of the model's outputs"),
@@ -283,7 +285,7 @@ def min_accuracy(ctx):
     return shared_min_accuracy(argmax_ctx)
 
 
-@check_kind("a3_beats", uses_data=True,
+@check_kind("a3_beats", probes=("a3_train_curve",), uses_data=True,
             model=Param((str,)),
             baseline=Param((str,)),
             train=Param((str,), default="train"),
@@ -298,7 +300,7 @@ def beats(ctx):
     model's best accuracy on held-out images over the epochs is above the baseline's."""
     p = ctx.params
     train_x, train_y, val_x, val_y = _training_split(ctx, p["train_size"], p["validation_size"])
-    split = ctx.data()
+    split = ctx.training_data()
     test_x, test_y = subset(split.test_x, split.test_y, p["test_size"], ctx.check.seed + 1)
     best, artifacts = {}, []
     with npz_inputs(ctx, train_x=train_x, train_y=train_y, val_x=val_x, val_y=val_y, test_x=test_x) as name:

@@ -126,7 +126,7 @@ def _short_arg(value):
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-@check_kind("function_cases",
+@check_kind("function_cases", probes=("call",),
             function=Param((str,)),
             reference=Param((str,), doc="name of a parent-side implementation registered with @reference_impl"),
             cases=Param((list,), validate=_valid_cases),
@@ -160,7 +160,7 @@ def _encoded(kwargs):
     return node
 
 
-@check_kind("raises",
+@check_kind("raises", probes=("call",),
             function=Param((str,)),
             args=Param((list,), default=[]),
             exception=Param((str,), default="ValueError"))

@@ -57,7 +57,7 @@ def _mistaken_y(implied, mistakes):
     return ""
 
 
-@check_kind("fdn_init_statistics",
+@check_kind("fdn_init_statistics", probes=("fdn_init",),
             function=Param((str,), default="init_weights"),
             scheme=Param((str,), validate=lambda v: None if v in ("uniform", "normal")
                          else "must be uniform or normal"),
@@ -127,7 +127,7 @@ def _layer_statistics(params, layer, scheme, tol, call):
     return f"{what}: mean {mean:+.2g}, std {std:.4g}, max |w| {top:.4g}"
 
 
-@check_kind("fdn_init_unknown_scheme",
+@check_kind("fdn_init_unknown_scheme", probes=("fdn_init",),
             function=Param((str,), default="init_weights"),
             scheme=Param((str,), default="xavier"),
             exception=Param((str,), default="ValueError"))

@@ -64,7 +64,7 @@ def _none_or(types):
     return types + (type(None),)
 
 
-@check_kind("fdn_vgg_transfer",
+@check_kind("fdn_vgg_transfer", probes=("fdn_vgg",),
             factory=Param((str,), default="build_vgg_transfer"),
             optimizer=Param((str,), default="transfer_optimizer"),
             num_classes=Param(_none_or((int,)), default=None, doc="null: call the factory without it"),
@@ -153,7 +153,7 @@ def _built(report, cls):
     return report
 
 
-@check_kind("fdn_autoencoder",
+@check_kind("fdn_autoencoder", probes=("fdn_autoencoder",),
             cls=Param((str,), default="ConvAutoencoder"),
             batch=Param((int,), default=4, validate=positive))
 def fdn_autoencoder(ctx):
@@ -186,7 +186,7 @@ def fdn_autoencoder(ctx):
                          f"({per_image / pixels:.0%} of the input)")
 
 
-@check_kind("fdn_max_reconstruction_error", uses_data=True, threshold_direction="at_most",
+@check_kind("fdn_max_reconstruction_error", probes=("fdn_reconstruct",), uses_data=True, threshold_direction="at_most",
             cls=Param((str,), default="ConvAutoencoder"),
             threshold=Param((float,), validate=positive, doc="largest mean squared error accepted (pixels in [0, 1])"),
             epochs=Param((int,), default=2, validate=positive),

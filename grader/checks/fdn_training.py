@@ -101,7 +101,7 @@ LOOP_PARAMS = dict(samples=Param((int,), default=22, validate=positive, doc="dat
                    classes=Param((int,), default=4, validate=positive))
 
 
-@check_kind("fdn_train_one_epoch",
+@check_kind("fdn_train_one_epoch", probes=("fdn_loop",),
             function=Param((str,), default="train_one_epoch"),
             lr=Param((float,), default=0.5, validate=positive),
             **LOOP_PARAMS)
@@ -172,7 +172,7 @@ def _check_mean_loss(value, function, losses, counts):
     return want
 
 
-@check_kind("fdn_evaluate",
+@check_kind("fdn_evaluate", probes=("fdn_loop",),
             function=Param((str,), default="evaluate"),
             **LOOP_PARAMS)
 def fdn_evaluate(ctx):

@@ -104,7 +104,7 @@ def _transform_outputs(ctx, function, pixels, calls):
     return arrays
 
 
-@check_kind("fdn_train_transform",
+@check_kind("fdn_train_transform", probes=("fdn_transform",),
             function=Param((str,), default="train_transform"),
             size=Param((list,), default=[40, 56], doc="[H, W] of the RGB image made here"),
             calls=Param((int,), default=40, validate=positive, doc="seeded applications of the transform"),
@@ -170,7 +170,7 @@ def _transform_figure(pixels, outputs, found):
     return (Artifact("png", "your training transform on the grader's image", panel_figure(panels, 2, "augmented")),)
 
 
-@check_kind("fdn_test_transform",
+@check_kind("fdn_test_transform", probes=("fdn_transform",),
             function=Param((str,), default="test_transform"),
             size=Param((list,), default=[36, 44], doc="[H, W] of the RGB image made here"),
             calls=Param((int,), default=8, validate=positive),

@@ -13,7 +13,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PIXELS = 4_000_000
 
 
-@check_kind("figure",
+@check_kind("figure", probes=("figure",),
             function=Param((str,)),
             input=Param((str,), default="edge_image", doc="what to pass: 'edge_image' (a (28, 28) picture) or 'none'"),
             panels=Param((int,), default=3, validate=positive),

@@ -9,7 +9,7 @@ from grader.checks import expect
 from grader.checks.registry import Fail, Param, Verdict, check_kind
 
 
-@check_kind("greyscale_download",
+@check_kind("greyscale_download", probes=("greyscale",),
             function=Param((str,)),
             size=Param((list,), default=[23, 31], doc="[H, W] of the generated image"))
 def greyscale_download(ctx):
@@ -49,7 +49,7 @@ def _cases(value):
     return None if value else "must not be empty"
 
 
-@check_kind("conv_parameter_shapes",
+@check_kind("conv_parameter_shapes", probes=("call",),
             function=Param((str,)),
             cases=Param((list,), validate=_cases, doc="[in, out, kernel] cases, kernel an int or a pair"))
 def conv_parameter_shapes(ctx):
@@ -71,7 +71,7 @@ def conv_parameter_shapes(ctx):
     return Verdict(True, f"shapes right for {len(ctx.params['cases'])} cases, int and pair kernel sizes")
 
 
-@check_kind("declared_constant",
+@check_kind("declared_constant", probes=("attribute",),
             name=Param((str,)),
             expected=Param((int,)),
             meaning=Param((str,), default="the real value"))

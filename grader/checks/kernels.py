@@ -83,7 +83,7 @@ def _problem(resp, vertical, horizontal):
     return None
 
 
-@check_kind("edge_kernels", factory=Param((str,)))
+@check_kind("edge_kernels", probes=("module_info",), factory=Param((str,)))
 def edge_kernels(ctx):
     """Channel 0 responds to vertical edges, channel 1 to horizontal edges, neither to flat regions."""
     weight, bias = detector_weights(ctx, ctx.params["factory"])
@@ -93,7 +93,7 @@ def edge_kernels(ctx):
     return Verdict(True, "channel 0 detects vertical edges, channel 1 horizontal edges, flat regions give 0")
 
 
-@check_kind("edge_maps",
+@check_kind("edge_maps", probes=("call", "module_info"),
             function=Param((str,)),
             factory=Param((str,)),
             size=Param((list,), default=[9, 14]))

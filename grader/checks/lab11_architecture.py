@@ -79,7 +79,7 @@ def _first_linear_after_convs(ops):
     return next((op for op in ops[start:] if op[0] == "linear"), None)
 
 
-@check_kind("lab11_architecture",
+@check_kind("lab11_architecture", probes=("lab11_trace",),
             factory=Param((str,), doc="the model class (or a function) that builds the model"),
             input_shape=Param((list,), default=[1, 28, 28]),
             min_blocks=Param((int,), default=2, validate=positive,
@@ -116,7 +116,7 @@ def architecture(ctx):
                          f"({', '.join(str(b['filters']) for b in complete)} filters){extra}")
 
 
-@check_kind("lab11_dropout_modes",
+@check_kind("lab11_dropout_modes", probes=("lab11_dropout",),
             factory=Param((str,)),
             input_shape=Param((list,), default=[1, 28, 28]),
             batch=Param((int,), default=4, validate=positive))
@@ -151,7 +151,7 @@ def dropout_modes(ctx):
     return Verdict(True, f"dropout changes the output in train mode (by up to {train_gap:.3g}) and is off in eval mode")
 
 
-@check_kind("lab11_flatten_matches",
+@check_kind("lab11_flatten_matches", probes=("attribute", "lab11_trace"),
             name=Param((str,), doc="the module-level int the student computed by hand"),
             factory=Param((str,)),
             input_shape=Param((list,), default=[1, 28, 28]))

@@ -63,7 +63,7 @@ def _train_epoch(ctx, samples, batch_size, lr):
     return (weight, bias, x, y), report
 
 
-@check_kind("lab11_epoch_gradients",
+@check_kind("lab11_epoch_gradients", probes=("lab11_train_epoch",),
             function=Param((str,)),
             samples=Param((int,), default=48, validate=positive),
             batch_size=Param((int,), default=16, validate=positive),
@@ -96,7 +96,7 @@ def epoch_gradients(ctx):
                "optimizer.step()")
 
 
-@check_kind("lab11_epoch_mean_loss",
+@check_kind("lab11_epoch_mean_loss", probes=("lab11_train_epoch",),
             function=Param((str,)),
             samples=Param((int,), default=50, validate=positive),
             batch_size=Param((int,), default=16, validate=positive))
@@ -149,7 +149,7 @@ def _fit(ctx, samples, batch_size, epochs):
     return expect.mapping(report, f"`{p['function']}`", ["history", "seen"])
 
 
-@check_kind("lab11_fit_history",
+@check_kind("lab11_fit_history", probes=("lab11_fit",),
             function=Param((str,)),
             epochs=Param((int,), default=3, validate=positive),
             samples=Param((int,), default=64, validate=positive),
@@ -180,7 +180,7 @@ def _rates(rates):
     return "[" + ", ".join(f"{r:.3g}" for r in rates) + "]"
 
 
-@check_kind("lab11_train_mode",
+@check_kind("lab11_train_mode", probes=("lab11_fit",),
             function=Param((str,)),
             epochs=Param((int,), default=2, validate=positive),
             samples=Param((int,), default=32, validate=positive),
@@ -202,7 +202,7 @@ def train_mode(ctx):
     return Verdict(True, f"all {len(seen)} forward passes of training ran in train mode")
 
 
-@check_kind("lab11_predict",
+@check_kind("lab11_predict", probes=("lab11_predict",),
             function=Param((str,)),
             samples=Param((int,), default=20, validate=positive))
 def predict(ctx):
@@ -231,7 +231,7 @@ def predict(ctx):
     return Verdict(True, "class indices equal to the argmax of the logits, in eval mode without gradients")
 
 
-@check_kind("lab11_lr_decay",
+@check_kind("lab11_lr_decay", probes=("lab11_optimizer",),
             function=Param((str,)),
             lr=Param((float,), validate=positive),
             epochs=Param((int,), default=10, validate=positive))

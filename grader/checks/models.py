@@ -33,7 +33,7 @@ def _parameters(info, what):
     return out
 
 
-@check_kind("output_shape",
+@check_kind("output_shape", probes=("module_info",),
             factory=Param((str,)),
             inputs=Param((list,), validate=shape_list),
             outputs=Param((list,), validate=shape_list))
@@ -56,7 +56,7 @@ def output_shape(ctx):
     return Verdict(True, "output shapes right for inputs " + ", ".join(str(tuple(s)) for s in params["inputs"]))
 
 
-@check_kind("parameter_count",
+@check_kind("parameter_count", probes=("module_info",),
             factory=Param((str,)),
             args=Param((list,), default=[]),
             trainable=Param((int,)),
@@ -75,7 +75,7 @@ def parameter_count(ctx):
     return Verdict(True, f"{trainable:,} trainable and {frozen:,} frozen parameters")
 
 
-@check_kind("transfer_learning",
+@check_kind("transfer_learning", probes=("transfer",),
             factory=Param((str,)),
             optimizer=Param((str,)),
             num_classes=Param((int,)),

@@ -73,6 +73,7 @@ class CheckKind:
     doc: str
     uses_data: bool = False
     threshold_direction: str | None = None  # None, "at_least" or "at_most" (see THRESHOLD_DIRECTIONS)
+    probes: tuple = ()  # names of the child-side probes it asks for (grader.sandbox.probes)
 
     def worst(self, values):
         """The worst of measured `values` for this kind's threshold direction."""
@@ -86,8 +87,10 @@ class CheckKind:
 KINDS: dict[str, CheckKind] = {}
 
 
-def check_kind(name, /, *, uses_data=False, threshold_direction=None, **params):
+def check_kind(name, /, *, uses_data=False, threshold_direction=None, probes=(), **params):
     """Register `run(ctx) -> Verdict` as check kind `name` accepting `params` (name -> Param);
+    `probes` names every child-side probe the kind asks for (`ctx.probe` refuses any other, and a
+    rubric using the kind is refused when one of them is not a probe of grader.sandbox.probes);
     `uses_data` kinds need the rubric's data set, which is loaded before any student code runs;
     `threshold_direction` ("at_least" or "at_most") marks a kind whose measured value must clear
     its parameter `threshold`, which calibration and verification then cover. (The keyword is not
@@ -102,12 +105,23 @@ def check_kind(name, /, *, uses_data=False, threshold_direction=None, **params):
         raise ValueError(f"check kind {name!r}: threshold_direction={threshold_direction!r} needs a parameter "
                          f"{THRESHOLD_PARAM!r} (the bound its measured value is compared with)")
 
+    if type(probes) is not tuple or not all(type(p) is str and p for p in probes):
+        raise TypeError(f"check kind {name!r}: probes must be a tuple of probe names, not {probes!r}")
+
     def register(run):
         if name in KINDS:
             raise ValueError(f"check kind {name!r} is registered twice ({KINDS[name].run.__module__} and {run.__module__})")
-        KINDS[name] = CheckKind(name, params, run, (run.__doc__ or "").strip(), uses_data, threshold_direction)
+        KINDS[name] = CheckKind(name, params, run, (run.__doc__ or "").strip(), uses_data, threshold_direction,
+                                probes)
         return run
     return register
+
+
+def unknown_probes(kind):
+    """The probe names `kind` declares that the child side does not register (sorted)."""
+    from grader.sandbox import probes as child_probes  # our own code: imported only to read the names
+
+    return sorted(set(kind.probes) - child_probes.names())
 
 
 def validate_params(kind_name, params):
@@ -115,6 +129,10 @@ def validate_params(kind_name, params):
     kind = KINDS.get(kind_name)
     if kind is None:
         return None, f"unknown kind '{kind_name}' (known kinds: {', '.join(sorted(KINDS))})"
+    missing = unknown_probes(kind)
+    if missing:
+        return None, (f"kind '{kind_name}' ({kind.run.__module__}) asks for probe(s) {', '.join(missing)}, which the "
+                      "sandbox does not have: a bug of the grader's check library, not of the rubric")
     if type(params) is not dict:
         return None, "'params' must be a mapping"
     unknown = sorted(set(params) - set(kind.params))

@@ -29,15 +29,27 @@ class Missing(Exception):
 
 def probe(name):
     def register(fn):
+        if PROBES.get(name, fn) is not fn:
+            raise ValueError(f"probe {name!r} is registered twice ({PROBES[name].__module__} and {fn.__module__})")
         PROBES[name] = fn
         return fn
     return register
 
 
+class UnknownProbe(Exception):
+    """The parent asked for a probe this side does not register: the grader's mistake."""
+
+
+def names():
+    """The names of every registered probe (the parent reads them to validate check kinds)."""
+    load_all()
+    return set(PROBES)
+
+
 def run(name, module, args, blobs):
     load_all()
-    if name not in PROBES:
-        raise ValueError(f"unknown probe {name!r}")
+    if type(name) is not str or name not in PROBES:
+        raise UnknownProbe(str(name)[:200])
     return PROBES[name](module, args, blobs)
 
 
@@ -70,6 +82,9 @@ def describe_error(exc, submission):
     function = None
     if isinstance(exc, Missing):
         return {"kind": "missing", "function": str(exc), "type": "AttributeError", "message": "", "traceback": ""}
+    if isinstance(exc, UnknownProbe):
+        return {"kind": "unknown_probe", "function": None, "type": "UnknownProbe", "message": str(exc),
+                "traceback": ""}
     if isinstance(exc, StudentError):
         function, exc = exc.function, exc.error
     return {
