@@ -4,6 +4,7 @@ Every failure of the student's code ends as a CheckResult; only problems of the 
 a bad rubric) raise. Bugs of the grader itself become an 'error' result naming them as ours.
 """
 
+import hashlib
 import logging
 import tempfile
 import time
@@ -60,12 +61,13 @@ def grade_file(path, rubric, options=Options(), on_check=None):
         starter, workdir = zygote.start_child, zygote.fresh_workdir()
     else:
         starter, workdir = backends.choose(options.sandbox)[0], Path(tempfile.mkdtemp(prefix="grader-"))
+    digest = hashlib.sha256(staged.source.encode("utf-8")).hexdigest()  # keys the secret relabelling
     try:
         module_file = workdir / workfiles.put(workdir, ".py", staged.source.encode("utf-8"), f"{rubric.assignment}.py")
         results = []
         with ChildSession(workdir, module_file, rubric.assignment, limits, starter) as session:
             for check in checks:
-                result = run_check(check, session, workdir, loader)
+                result = run_check(check, session, workdir, loader, digest)
                 results.append(result)
                 if on_check:
                     on_check(result)
@@ -84,10 +86,11 @@ def unusable_submission(rubric, name, problem, options=Options()):
     return SubmissionResult(rubric.assignment, name, tuple(_result(c, "error", problem, 0.0) for c in checks))
 
 
-def run_check(check, session, workdir, loader):
-    """Run one check; whatever happens becomes a CheckResult."""
+def run_check(check, session, workdir, loader, digest=""):
+    """Run one check; whatever happens becomes a CheckResult. `digest` (the submission's) keys the
+    secret relabelling of training checks (grader.relabel)."""
     started = time.monotonic()
-    ctx = CheckContext(check, session, workdir, loader, device=session.limits.device)
+    ctx = CheckContext(check, session, workdir, loader, device=session.limits.device, digest=digest)
     artifacts, value = (), None
     try:
         verdict = KINDS[check.kind].run(ctx)

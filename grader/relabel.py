@@ -17,10 +17,21 @@ same score. The secret is a random file made once with mode 0600 in the grader's
 The bubblewrap sandbox mounts no part of that folder; the unisolated process backend does not
 hide it (nor anything else).
 
-Not relabelled, because their meaning is a label's own class: `a3_pick_examples` (each image
-keeps its own label), `a3_example_figure` (panels titled CLASS_NAMES[label]). No training check
+Relabelled (through `CheckContext.training_data`): `min_accuracy` (lab07, lab11), `a3_min_accuracy`,
+`a3_beats` (both models, so the comparison is unchanged), `a3_train_history` and `a3_lr_sweep`
+(the student's own accuracies are computed on the renamed labels they are given). Not relabelled:
+`a3_pick_examples` and `a3_example_figure`, whose meaning is a label's own class (an image keeps
+its label; a panel is titled CLASS_NAMES[label]), and which award nothing for accuracy;
+`a3_mean_gradient` and `a3_gradient_curve` (the grader's own MLP, replayed exactly here); the
+lab11 and foundations loop kinds (synthetic data made here, replayed exactly); and
+`fdn_max_reconstruction_error`, which has no labels, so an autoencoder shipped pretrained is not
+caught (the grader's own loop trains it, but from the student's weights). No training check
 shows class names or per-class figures to the student today; one that does maps its classes
 back to the true ones with `Relabeling.restore`.
+
+Not guaranteed: a submission may fit the renaming itself inside its training function (compare
+a pretrained model's predictions with the labels it is given, ten numbers), which is learning
+from the data handed over, if little of it.
 """
 
 import dataclasses
@@ -34,11 +45,15 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.errors import GraderError
+from grader.errors import DataError
 
 KEY_NAME = "relabel.key"
 KEY_BYTES = 32
 _IDENTITY_FOR_TESTS = False  # tests only: grade without the renaming to show what it prevents
+
+
+class SecretError(DataError):
+    """The relabelling secret is unusable: a set-up problem that stops the grade, like missing data."""
 
 
 @dataclass(frozen=True)
@@ -124,10 +139,10 @@ def secret():
             tmp.unlink()
     info = path.stat()
     if info.st_mode & 0o077 or not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
-        raise GraderError(f"the relabelling secret {path} must be a file of yours that only you can read "
+        raise SecretError(f"the relabelling secret {path} must be a file of yours that only you can read "
                           f"(mode 0600); it may have been seen by others: delete it and a new one is made")
     key = path.read_bytes()
     if len(key) < KEY_BYTES:
-        raise GraderError(f"the relabelling secret {path} is damaged ({len(key)} bytes); delete it and a new one "
+        raise SecretError(f"the relabelling secret {path} is damaged ({len(key)} bytes); delete it and a new one "
                           "is made")
     return key

@@ -13,7 +13,6 @@ import pytest
 
 from grader import relabel
 from grader.data import Split
-from grader.errors import GraderError
 from grader.rubric import Check
 
 
@@ -105,14 +104,14 @@ def test_secret_is_made_once_with_mode_0600(own_key):
 def test_a_secret_others_can_read_is_refused(own_key):
     relabel.secret()
     os.chmod(own_key, 0o644)
-    with pytest.raises(GraderError, match="only you can read"):
+    with pytest.raises(relabel.SecretError, match="only you can read"):
         relabel.secret()
 
 
 def test_a_damaged_secret_is_refused(own_key):
     relabel.secret()
     own_key.write_bytes(b"short")
-    with pytest.raises(GraderError, match="damaged"):
+    with pytest.raises(relabel.SecretError, match="damaged"):
         relabel.secret()
 
 
@@ -121,3 +120,120 @@ def test_grader_relabel_key_names_a_shared_secret(tmp_path, monkeypatch, own_key
     monkeypatch.setenv("GRADER_RELABEL_KEY", str(shared))
     key = relabel.secret()
     assert shared.read_bytes() == key and not own_key.exists()
+
+
+# ---- the training kinds, with a fake child ------------------------------------------------------
+
+def _clusters(seed=0, train=7000, test=1500, classes=10):
+    """A synthetic data set of ten well separated clusters of 784 values in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    centres = (0.5 + 0.04 * rng.normal(size=(classes, 784))).astype(np.float32)
+
+    def draw(n):
+        y = rng.integers(0, classes, n).astype(np.int64)
+        x = np.clip(centres[y] + rng.normal(0, 0.3, (n, 784)).astype(np.float32), 0, 1).astype(np.float32)
+        return x, y
+    (train_x, train_y), (test_x, test_y) = draw(train), draw(test)
+    return Split(train_x, train_y, test_x, test_y, "clusters")
+
+
+DATA = _clusters()
+
+
+def _centroids(train_x, train_y, x):
+    """A learner that uses only the labels it is given: the nearest class mean (exactly label-equivariant)."""
+    labels = np.unique(train_y)
+    means = np.stack([train_x[train_y == c].mean(axis=0) for c in labels])
+    return labels[((x[:, None, :] - means[None]) ** 2).sum(axis=2).argmin(axis=1)].astype(np.int64)
+
+
+def _pretrained(x):
+    """A model trained beforehand on the true labels: it knows every image's true class."""
+    rows = {row.tobytes(): label for row, label in zip(DATA.test_x, DATA.test_y)}
+    return np.array([rows[row.astype(np.float32).tobytes()] for row in x.reshape(len(x), -1)], dtype=np.int64)
+
+
+class FakeSession:
+    """Answers the training probes as a child would: from the npz file the parent put in the work folder."""
+
+    def __init__(self, workdir, learner):
+        self.workdir, self.learner = workdir, learner
+
+    def probe(self, name, args, **_):
+        data = np.load(self.workdir / args["data"], allow_pickle=False)
+        flat = {k: data[k].reshape(len(data[k]), -1) if k.endswith("_x") else data[k] for k in data.files}
+        held = args.get("validation", 0)
+        train_x, train_y = flat["train_x"], flat["train_y"]
+        if held:
+            train_x, train_y = train_x[:-held], train_y[:-held]
+
+        weak = args.get("factory") == "build_mlp"  # a3_beats' baseline learns from fewer images
+
+        def guess(x):
+            if self.learner == "pretrained":
+                return _pretrained(x)
+            return _centroids(train_x[:40], train_y[:40], x) if weak else _centroids(train_x, train_y, x)
+        if name in ("train_predict", "a3_train_predict"):
+            return {"losses": [0.5] * args["epochs"], "predictions": guess(flat["test_x"])}
+        if name == "a3_train_curve":
+            return {"class": "Net", "is_module": True, "predictions": [guess(flat["test_x"])] * args["epochs"]}
+        if name == "a3_train":
+            predictions = guess(flat["val_x"])
+            accuracy = float(np.mean(predictions == flat["val_y"]))  # on the labels it was given
+            return {"class": "Net", "is_module": True, "moved": 0.1, "predictions": predictions,
+                    "history": {"loss": [1.0, 0.5][:args["epochs"]], "accuracy": [accuracy] * args["epochs"]}}
+        raise AssertionError(f"unexpected probe {name}")
+
+
+TRAINING_CHECKS = [("lab07_convnets", "accuracy"), ("lab11_fashion_cnn", "accuracy"),
+                   ("a3_fashion_classifier", "cnn_accuracy"), ("a3_fashion_classifier", "cnn_beats_mlp"),
+                   ("a3_fashion_classifier", "train")]
+
+
+def _run(assignment, check_id, learner, tmp_path):
+    from grader import rubric as rubrics
+    from grader.checks.context import CheckContext
+    from grader.checks.registry import KINDS, Fail
+
+    [check] = [c for c in rubrics.load(assignment).checks if c.id == check_id]
+    workdir = tmp_path / "work"
+    workdir.mkdir(exist_ok=True)
+    ctx = CheckContext(check, FakeSession(workdir, learner), workdir, lambda: DATA, digest="12" * 32)
+    try:
+        verdict = KINDS[check.kind].run(ctx)
+        return verdict.passed, verdict.value, verdict.message
+    except Fail as exc:
+        return False, exc.value, exc.message
+
+
+@pytest.mark.parametrize("assignment,check_id", TRAINING_CHECKS, ids=[f"{a}-{c}" for a, c in TRAINING_CHECKS])
+def test_a_learner_of_the_labels_given_scores_exactly_as_without_renaming(assignment, check_id, tmp_path,
+                                                                          monkeypatch):
+    renamed = _run(assignment, check_id, "centroids", tmp_path)
+    monkeypatch.setattr(relabel, "_IDENTITY_FOR_TESTS", True)
+    plain = _run(assignment, check_id, "centroids", tmp_path)
+    assert renamed[0] and plain[0], (renamed, plain)
+    assert renamed[1] == plain[1]  # zero cost: the same accuracy, to the last image
+    assert list((tmp_path / "work").iterdir()) == []  # the data file for the child is removed
+
+
+@pytest.mark.parametrize("assignment,check_id", TRAINING_CHECKS[:4], ids=[f"{a}-{c}" for a, c in TRAINING_CHECKS[:4]])
+def test_a_model_trained_beforehand_scores_zero_with_renaming_and_full_without(assignment, check_id, tmp_path,
+                                                                              monkeypatch):
+    passed, accuracy, message = _run(assignment, check_id, "pretrained", tmp_path)
+    assert not passed and accuracy == 0.0, message  # every class renamed: every true-class answer is wrong
+    monkeypatch.setattr(relabel, "_IDENTITY_FOR_TESTS", True)
+    passed, accuracy, message = _run(assignment, check_id, "pretrained", tmp_path)
+    if check_id != "cnn_beats_mlp":  # (there the baseline, trained beforehand too, ties)
+        assert passed and accuracy == 1.0, message
+
+
+def test_checks_showing_a_labels_own_class_keep_the_true_labels(tmp_path):
+    """a3_pick_examples and a3_example_figure read ctx.data(): the true labels and class names."""
+    from grader.checks.context import CheckContext
+    from grader import rubric as rubrics
+
+    [check] = [c for c in rubrics.load("a3_fashion_classifier").checks if c.id == "pick_examples"]
+    ctx = CheckContext(check, None, tmp_path, lambda: DATA, digest="12" * 32)
+    assert np.array_equal(ctx.data().train_y, DATA.train_y)
+    assert not np.any(ctx.training_data().train_y == DATA.train_y)

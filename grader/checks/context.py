@@ -4,6 +4,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from grader import relabel
 from grader.sandbox.values import Encoder
 
 
@@ -16,11 +17,20 @@ class CheckContext:
     workdir: object
     data: Callable = None  # returns the rubric's data set (grader.data.Split), loaded on first use
     device: str = "cpu"  # where training probes put the model and data
+    digest: str = ""  # sha256 of the submission's staged source: keys the secret relabelling
     started: float = field(default_factory=time.monotonic)
 
     @property
     def params(self):
         return self.check.params
+
+    def relabeling(self):
+        """This check's secret renaming of the classes for this submission (grader.relabel)."""
+        return relabel.for_check(self.check, self.digest, relabel.classes_of(self.data()))
+
+    def training_data(self):
+        """The data set with its classes renamed: what training kinds send (labels) and compare with."""
+        return self.relabeling().split(self.data())
 
     def remaining(self):
         return max(0.5, self.check.time_limit - (time.monotonic() - self.started))
