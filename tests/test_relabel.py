@@ -6,7 +6,7 @@ over keeps its accuracy exactly while one trained beforehand scores near 0."""
 import os
 import stat
 from collections import Counter
-from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +14,9 @@ import pytest
 from grader import relabel
 from grader.data import Split
 from grader.rubric import Check
+
+
+HOST_CACHE = os.environ.get("XDG_CACHE_HOME")  # before the fixture points it at a temporary folder
 
 
 def _check(check_id="accuracy", seed=7):
@@ -237,3 +240,55 @@ def test_checks_showing_a_labels_own_class_keep_the_true_labels(tmp_path):
     ctx = CheckContext(check, None, tmp_path, lambda: DATA, digest="12" * 32)
     assert np.array_equal(ctx.data().train_y, DATA.train_y)
     assert not np.any(ctx.training_data().train_y == DATA.train_y)
+
+
+# ---- sandboxed: the hostile submission and the secret -------------------------------------------
+
+PRETRAINED = Path(__file__).resolve().parent / "hostile" / "pretrained_weights.py"
+
+
+def _grade_accuracy(path, sandbox="auto"):
+    from grader import rubric as rubrics
+    from grader.grading import Options, grade_file
+
+    [result] = grade_file(path, rubrics.load("lab07_convnets"), Options(sandbox=sandbox, only=("accuracy",))).checks
+    return result
+
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+def test_weights_trained_beforehand_score_zero_with_the_relabelling_and_full_marks_without(monkeypatch):
+    """tests/hostile/pretrained_weights.py: `train_classifier` does nothing, the model is MNIST-trained."""
+    result = _grade_accuracy(PRETRAINED)
+    assert result.status == "failed" and result.points == 0, result.message
+    assert result.value < 0.05, result.message  # below chance (10 %): every true class is renamed
+    assert "below the required" in result.message
+    monkeypatch.setattr(relabel, "_IDENTITY_FOR_TESTS", True)
+    result = _grade_accuracy(PRETRAINED)
+    assert result.status == "passed" and result.points == result.max_points, result.message
+    assert result.value >= 0.9
+
+
+@pytest.mark.sandbox
+@pytest.mark.skipif(not __import__("grader.sandbox.bwrap", fromlist=["available"]).available()[0],
+                    reason="bubblewrap sandbox unavailable")
+def test_the_sandboxed_child_cannot_read_the_secret(tmp_path, monkeypatch):
+    """A submission that reads the installation's secret file at import: under bwrap it is not there."""
+    from grader import rubric as rubrics
+    from grader.grading import Options, grade_file
+
+    if HOST_CACHE:
+        monkeypatch.setenv("XDG_CACHE_HOME", HOST_CACHE)
+    else:
+        monkeypatch.delenv("XDG_CACHE_HOME")
+    relabel.secret()  # the real one, in the grader's cache folder, as grading makes it
+    own_key = relabel.key_path()
+    attacker = tmp_path / "lab07_convnets.py"
+    attacker.write_text(f"try:\n    INTERMEDIATE_SIZE = 512 if open({str(own_key)!r}, 'rb').read() else 0\n"
+                        "except OSError:\n    INTERMEDIATE_SIZE = -1\n", encoding="utf-8")
+    [result] = grade_file(attacker, rubrics.load("lab07_convnets"),
+                          Options(sandbox="bwrap", only=("intermediate_size",))).checks
+    assert result.status == "failed" and "-1" in result.message, result.message
+    [result] = grade_file(attacker, rubrics.load("lab07_convnets"),
+                          Options(sandbox="process", only=("intermediate_size",))).checks
+    assert result.status == "passed", result.message  # the unisolated backend hides nothing (documented)
