@@ -61,6 +61,7 @@ apt-get update
 apt-get install -y python3 python3-pip bubblewrap
 python3 -m pip install --upgrade pip
 python3 -m pip install /autograder/source
+python3 -c "from grader import relabel; relabel.secret()"  # one relabelling secret an image: regrades agree
 """
 
 

@@ -292,3 +292,14 @@ def test_the_sandboxed_child_cannot_read_the_secret(tmp_path, monkeypatch):
     [result] = grade_file(attacker, rubrics.load("lab07_convnets"),
                           Options(sandbox="process", only=("intermediate_size",))).checks
     assert result.status == "passed", result.message  # the unisolated backend hides nothing (documented)
+
+
+def test_the_gradescope_image_makes_its_secret_once_at_build_time():
+    """Gradescope runs each submission in a fresh container of one image: the secret is made when the
+    image is built, so that a regrade uses the same renaming (and gives the same score)."""
+    from grader.release import SETUP
+
+    lines = SETUP.splitlines()
+    made = [i for i, line in enumerate(lines) if "relabel.secret()" in line]
+    installed = [i for i, line in enumerate(lines) if "pip install /autograder/source" in line]
+    assert made and installed and made[0] > installed[0]
