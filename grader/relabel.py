@@ -125,24 +125,33 @@ def key_path():
 def secret():
     """The installation's secret, made on first use (mode 0600, atomically, so parallel workers agree)."""
     path = key_path()
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(secrets.token_bytes(KEY_BYTES))
-        try:
-            os.link(tmp, path)  # fails when another worker made it first: then its key is used
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    info = path.stat()
-    if info.st_mode & 0o077 or not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
-        raise SecretError(f"the relabelling secret {path} must be a file of yours that only you can read "
-                          f"(mode 0600); it may have been seen by others: delete it and a new one is made")
-    key = path.read_bytes()
+    try:
+        if not path.exists():
+            _make(path)
+        info = path.stat()
+        if info.st_mode & 0o077 or not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            raise SecretError(f"the relabelling secret {path} must be a file of yours that only you can read "
+                              f"(mode 0600); it may have been seen by others: delete it and a new one is made")
+        key = path.read_bytes()  # a regular file, never a FIFO that would block
+    except OSError as exc:
+        raise SecretError(f"the relabelling secret {path} cannot be made or read ({exc.strerror or exc}); "
+                          "make its folder writable or set GRADER_RELABEL_KEY to another file") from None
     if len(key) < KEY_BYTES:
         raise SecretError(f"the relabelling secret {path} is damaged ({len(key)} bytes); delete it and a new one "
                           "is made")
     return key
+
+
+def _make(path):
+    """A new random key at `path`, written whole under a temporary name and linked into place."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(secrets.token_bytes(KEY_BYTES))
+    try:
+        os.link(tmp, path)  # fails when another worker made it first: then its key is used
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()

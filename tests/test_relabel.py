@@ -118,6 +118,14 @@ def test_a_damaged_secret_is_refused(own_key):
         relabel.secret()
 
 
+def test_a_secret_that_cannot_be_made_is_a_set_up_error_naming_the_way_out(tmp_path, monkeypatch):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("GRADER_RELABEL_KEY", str(blocker / "relabel.key"))
+    with pytest.raises(relabel.SecretError, match="GRADER_RELABEL_KEY"):
+        relabel.secret()
+
+
 def test_grader_relabel_key_names_a_shared_secret(tmp_path, monkeypatch, own_key):
     shared = tmp_path / "shared.key"
     monkeypatch.setenv("GRADER_RELABEL_KEY", str(shared))
