@@ -1,7 +1,10 @@
 """Turn a submission file (.py or .ipynb) into the module source the child imports.
 
 Notebooks: code cells joined in order; `%` magics, `%%` cell magics and `!` shell lines dropped.
-Unreadable files raise SubmissionError, which grading turns into a zero with the reason.
+Unreadable files raise SubmissionError, which grading turns into a zero with the reason. The
+size caps are on the code (5 MB) and on the raw notebook file (50 MB): a notebook's outputs
+(images, logs) are not code, and a correct notebook with megabytes of figures is graded.
+Suffixes are matched in any case (`.PY`, `.IPYNB`).
 """
 
 import json
@@ -10,7 +13,8 @@ from pathlib import Path
 
 from grader.errors import SubmissionError
 
-MAX_SOURCE_BYTES = 5 << 20
+MAX_SOURCE_BYTES = 5 << 20  # of code: a .py file, or a notebook's code cells
+MAX_NOTEBOOK_BYTES = 50 << 20  # of a notebook file, outputs included
 
 
 @dataclass(frozen=True)
@@ -27,16 +31,23 @@ def stage(path):
     path = Path(path)
     if not path.is_file():
         raise SubmissionError(f"{path} is not a file")
-    if path.suffix not in (".py", ".ipynb"):
+    suffix = path.suffix.lower()
+    if suffix not in (".py", ".ipynb"):
         raise SubmissionError(f"{path.name}: a submission must be a .py module or an .ipynb notebook")
     size = path.stat().st_size
-    if size > MAX_SOURCE_BYTES:
-        raise SubmissionError(f"{path.name} is {size / 1e6:.0f} MB; a submission may be at most {MAX_SOURCE_BYTES >> 20} MB")
+    cap = MAX_NOTEBOOK_BYTES if suffix == ".ipynb" else MAX_SOURCE_BYTES
+    if size > cap:
+        what = "a notebook file (outputs included)" if suffix == ".ipynb" else "the code of a submission"
+        raise SubmissionError(f"{path.name} is {size / 1e6:.0f} MB; {what} may be at most {cap >> 20} MB")
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SubmissionError(f"{path.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    source = notebook_source(text, path.name) if path.suffix == ".ipynb" else text
+    source = notebook_source(text, path.name) if suffix == ".ipynb" else text
+    code = len(source.encode("utf-8", "surrogatepass"))
+    if code > MAX_SOURCE_BYTES:
+        raise SubmissionError(f"{path.name} holds {code / 1e6:.0f} MB of code; the code of a submission may be "
+                              f"at most {MAX_SOURCE_BYTES >> 20} MB")
     return Staged(submission_name(path), source)
 
 
