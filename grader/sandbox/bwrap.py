@@ -1,9 +1,9 @@
 """The bubblewrap backend: the child in new mount, pid, ipc, uts, network and cgroup namespaces.
 
 Only what the child needs is mounted: the system's /usr, the Python interpreter and the virtual
-environment read-only, the grader's own package read-only, and a fresh writable work folder
-holding the submission. Files that hold labels the child is graded against are masked. Run as
-root, bwrap does the mounts and the child then drops to a dedicated unprivileged uid with setpriv
+environment read-only, the grader's child-side runtime read-only (CHILD_RUNTIME: no check logic,
+rubric or expected value), and a fresh writable work folder holding the submission. Files that
+hold labels the child is graded against are masked. Run as root, bwrap does the mounts and the child then drops to a dedicated unprivileged uid with setpriv
 (a user namespace would map the child back to root); run as a normal user, bwrap adds a user
 namespace instead.
 """
@@ -17,12 +17,16 @@ import sys
 from pathlib import Path
 
 from grader.errors import SandboxError
-from grader.sandbox import launch
+from grader.sandbox import launch, uids
 
 INSIDE_WORKDIR = "/sandbox"
 INSIDE_PACKAGE_ROOT = "/opt/grader"
 SHM_BYTES = 1 << 30  # /dev/shm is a tmpfs of its own, and counts against the memory cgroup as well
-CHILD_UID = 61000  # a uid no account uses; the slot number is added for parallel children
+# What the child may import of the grader: the runtime that loads the submission, runs probes and
+# frames answers. Nothing here holds check logic, rubric loading, expected values or references.
+CHILD_RUNTIME = ("grader/__init__.py", "grader/sandbox/__init__.py", "grader/sandbox/child_main.py",
+                 "grader/sandbox/zygote_main.py", "grader/sandbox/framing.py", "grader/sandbox/values.py",
+                 "grader/sandbox/seccomp.py", "grader/sandbox/probes")
 MASKED = ("/usr/share/datasets",)  # Debian's data set packages (Fashion-MNIST with test labels)
 
 
@@ -82,14 +86,15 @@ def _bwrap_args(workdir, slot):
     created = {Path("/"), Path("/usr"), Path("/etc"), Path("/tmp"), Path("/proc"), Path("/dev")}
     for path in _python_paths():
         args += _parents(path, created) + ["--ro-bind", str(path), str(path)]
-    args += _parents(Path(INSIDE_PACKAGE_ROOT) / "grader", created)
-    args += ["--ro-bind", str(launch.PACKAGE_ROOT / "grader"), f"{INSIDE_PACKAGE_ROOT}/grader"]
+    for relative in CHILD_RUNTIME:  # the child-side runtime only: no check logic, rubric or expected value
+        inside = Path(INSIDE_PACKAGE_ROOT) / relative
+        args += _parents(inside, created) + ["--ro-bind", str(launch.PACKAGE_ROOT / relative), str(inside)]
     for path in [*map(Path, MASKED), *_label_files()]:
         if path.exists():
             args += ["--tmpfs", str(path)]
     args += ["--bind", str(workdir), INSIDE_WORKDIR, "--chdir", INSIDE_WORKDIR]
     if os.geteuid() == 0:
-        uid = str(CHILD_UID + slot)
+        uid = str(uids.uid_for_slot(slot))
         args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
                  "--bounding-set=-all", "--no-new-privs"]
     else:
@@ -121,7 +126,7 @@ def start_command(workdir, command, limits, fds):
     if not ok:
         raise SandboxError(f"the bwrap sandbox is not available: {why}")
     if os.geteuid() == 0:
-        hand_over(workdir, CHILD_UID + limits.slot)
+        hand_over(workdir, uids.uid_for_slot(limits.slot))
     env = launch.child_environment(INSIDE_WORKDIR, limits.threads, limits.device)
     args = _bwrap_args(workdir, limits.slot)
     if limits.device == "cuda":  # the GPU's device files, before the command (and setpriv)

@@ -65,6 +65,16 @@ class ChildCgroup:
         fields = dict(line.split() for line in text.splitlines() if len(line.split()) == 2)
         return int(fields.get("oom_kill", "0"))
 
+    def resident_bytes(self):
+        """Anonymous memory plus tmpfs and shared memory charged to the cgroup (page cache left out:
+        reading the data set is not a leak). None where the memory controller is not used."""
+        try:
+            text = (self.dirs["memory"] / "memory.stat").read_text()
+        except (OSError, KeyError):
+            return None
+        fields = dict(line.split() for line in text.splitlines() if len(line.split()) == 2)
+        return int(fields.get("rss", 0)) + int(fields.get("shmem", 0))
+
     def kill_all(self, keep=frozenset()):
         """SIGKILL every task but `keep` until none is left (a forking task may add new ones meanwhile)."""
         procs = self.dirs.get("pids")

@@ -21,11 +21,12 @@ def main():
 
 def serve(submission, module_name, req_fd, resp_fd, threads):
     """Import the submission and answer probes until the parent closes the request pipe."""
-    from grader.sandbox import framing, probes, values
+    from grader.sandbox import framing, probes, seccomp, values
 
     channel = Channel(req_fd, resp_fd, framing)
     _set_threads(threads)
     probes.load_all()
+    seccomp.install()  # before any student code: no reach into other processes, no IPC or keys that outlive us
     try:
         module = probes.load_submission(submission, module_name)
     except BaseException as exc:  # noqa: BLE001 - anything at import is the student's failure to report

@@ -14,16 +14,16 @@ import json
 import os
 import socket
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-from grader.sandbox import bwrap, launch, workfiles
+from grader.sandbox import bwrap, launch, uids, workfiles
 
 ZYGOTE_MAIN = Path(__file__).resolve().with_name("zygote_main.py")
 CONTROL_SECONDS = 10
 START_SECONDS = 120
+MEMORY_SLACK = 128 << 20  # what a reset may leave charged to the slot above the zygote's own memory
 _POOL = {}
 _POOL_LOCK = threading.Lock()
 
@@ -35,17 +35,20 @@ class ZygoteError(Exception):
 class Zygote:
     def __init__(self, sandbox, limits):
         self.sandbox, self.limits = sandbox, limits
-        self.workdir = Path(tempfile.mkdtemp(prefix=f"grader-slot{limits.slot}-"))
+        self.workdir = Path(workfiles.make_workdir(f"grader-slot{limits.slot}-"))
         self.child = None
         self.lock = threading.Lock()
+        self.replace_reason = None  # set when a reset left something behind: the next ensure() replaces it
+        self.replacements = 0
 
     # ---- lifecycle -------------------------------------------------------------------------
 
     def ensure(self):
-        if self.child is not None and self.child.process.poll() is None:
+        """A running zygote in its starting state: answering, untampered, clean after the last reset."""
+        if self.child is not None and self.child.process.poll() is None and not self.replace_reason:
             try:
-                self.request("ping")
-                return
+                if self.request("ping").get("pong") is True:
+                    return
             except ZygoteError:
                 pass
         self.stop()
@@ -71,16 +74,19 @@ class Zygote:
         self.sock = parent_end
         self.request("ping", timeout=START_SECONDS)  # answered once torch is imported
         self.infrastructure = set(self.child.cgroup.pids()) if self.child.cgroup else set()
+        self.baseline_bytes = self.child.cgroup.resident_bytes() if self.child.cgroup else None
+        self.replace_reason = None
 
     def stop(self):
         if self.child is not None:
+            self.replacements += 1
             self.child.kill()
             self.sock.close()
             self.child = None
 
     def close(self):
         self.stop()
-        workfiles.remove_tree(self.workdir)
+        workfiles.remove_workdir(self.workdir)
 
     # ---- control ---------------------------------------------------------------------------
 
@@ -97,18 +103,43 @@ class Zygote:
             raise ZygoteError(f"the fork server did not answer {op!r}: {exc}") from None
 
     def fresh_workdir(self):
-        """The work folder, emptied (files of the previous submission removed)."""
-        workfiles.empty(self.workdir)
+        """The work folder, emptied (files of the previous submission removed); a new one, and a new
+        zygote, when something of the previous submission cannot be removed."""
+        try:
+            workfiles.empty(self.workdir)
+        except OSError:
+            with self.lock:
+                self.stop()
+                workfiles.remove_workdir(self.workdir)
+                self.workdir = Path(workfiles.make_workdir(f"grader-slot{self.limits.slot}-"))
         return self.workdir
 
     def reset(self):
-        """Kill every process but the zygote's own; wipe /tmp and /dev/shm (and the cgroup's strays)."""
+        """Kill every process but the zygote's own; wipe /tmp and /dev/shm (and the cgroup's strays);
+        then check that nothing is left (files, IPC, memory above the baseline), else replace it."""
         try:
-            self.request("reset")
+            reply = self.request("reset")
         except ZygoteError:
             return
         if self.child and self.child.cgroup:
             self.child.cgroup.kill_all(keep=self.infrastructure)
+        problems = list(reply.get("problems") or []) if reply.get("clean") is not True else []
+        if reply.get("clean") is not True and not problems:
+            problems = ["the fork server did not confirm a clean reset"]
+        problems += self._memory_problems()
+        if problems:
+            self.replace_reason = "; ".join(str(p) for p in problems)
+            self.stop()
+
+    def _memory_problems(self):
+        """Memory charged to the slot beyond the zygote's own after a reset (leaked shm, tmpfs)."""
+        cgroup = self.child.cgroup if self.child else None
+        if cgroup is None or self.baseline_bytes is None:
+            return []
+        now = cgroup.resident_bytes()
+        if now is not None and now > self.baseline_bytes + MEMORY_SLACK:
+            return [f"{(now - self.baseline_bytes) >> 20} MiB still charged to the slot after the reset"]
+        return []
 
     # ---- the starter ChildSession uses -------------------------------------------------------
 
@@ -116,7 +147,7 @@ class Zygote:
         with self.lock:
             self.ensure()
             if self.sandbox == "bwrap" and os.geteuid() == 0:
-                bwrap.hand_over(self.workdir, bwrap.CHILD_UID + self.limits.slot)
+                bwrap.hand_over(self.workdir, uids.uid_for_slot(self.limits.slot))
             inside = (Path(bwrap.INSIDE_WORKDIR) if self.sandbox == "bwrap" else self.workdir) / Path(submission).name
             out_r, out_w = os.pipe()
             err_r, err_w = os.pipe()
@@ -127,6 +158,9 @@ class Zygote:
             finally:
                 os.close(out_w)
                 os.close(err_w)
+            if type(reply.get("pid")) is not int:
+                self.stop()
+                raise ZygoteError(f"the fork server refused to fork: {reply}")
             return ForkedChild(self, reply["pid"], os.fdopen(out_r, "rb"), os.fdopen(err_r, "rb"), oom_before)
 
 

@@ -4,18 +4,26 @@ Runs inside the sandbox like a child (`python -I zygote_main.py ...`), but never
 code itself. Over its control socket (from the parent only) it takes:
   spawn {submission, module_name, threads} + 4 fds (requests, answers, stdout, stderr) -> {pid}
   status {pid} -> {status}: the child's wait status once it has ended, else null
-  reset -> every other process of the sandbox killed, /tmp and /dev/shm wiped (bwrap only)
-  ping -> pong
-The server is not dumpable, so its children (same uid) can neither ptrace it nor read its fds.
+  reset -> every other process of the sandbox killed, /tmp and /dev/shm wiped (bwrap only),
+           then {clean, problems}: whether nothing of the last child is left (files, IPC objects)
+  ping -> pong, or {tampered: [...]} when its own limits, priority, scheduling policy,
+          affinity or I/O priority are no longer those it started with
+The server is not dumpable, so its children (same uid) can neither ptrace it nor read its fds;
+their seccomp filter (grader.sandbox.seccomp) refuses prlimit, setpriority, sched_* and
+ioprio_set against it, and it checks its own state before every fork all the same: a server
+that differs is replaced by the parent.
 """
 
 import argparse
 import ctypes
 import json
 import os
+import platform
+import resource
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import time
 
@@ -30,6 +38,7 @@ def main():
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     control = socket.socket(fileno=args.control_fd)
     statuses = {}
+    baseline = _fingerprint(libc)
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(control, 1 << 16, 4)
@@ -39,7 +48,13 @@ def main():
             os._exit(0)
         _reap(statuses)
         request = json.loads(message)
-        reply = _handle(request, fds, control, libc, statuses, args.namespace_reset)
+        tampered = _differences(baseline, _fingerprint(libc))
+        if tampered and request.get("op") in ("ping", "spawn"):
+            for fd in fds:
+                os.close(fd)
+            reply = {"tampered": tampered}
+        else:
+            reply = _handle(request, fds, control, libc, statuses, args.namespace_reset)
         control.send(json.dumps(reply).encode())
 
 
@@ -66,7 +81,9 @@ def _handle(request, fds, control, libc, statuses, namespace_reset):
     if op == "status":
         return {"status": statuses.get(request.get("pid"))}
     if op == "reset":
-        return {"killed": _reset(namespace_reset, statuses)}
+        killed = _reset(namespace_reset, statuses)
+        problems = leftovers(namespace_reset)
+        return {"killed": killed, "clean": not problems, "problems": problems}
     if op == "spawn" and len(fds) == 4:
         pid = os.fork()
         if pid == 0:
@@ -133,19 +150,79 @@ def _reset(namespace_reset, statuses):
 
 
 def _wipe(folder):
+    """Remove everything under `folder`, whatever modes the child set (it had our uid: we own it)."""
     try:
-        entries = os.listdir(folder)
+        entries = [os.path.join(folder, name) for name in os.listdir(folder)]
     except OSError:
         return
-    for name in entries:
-        path = os.path.join(folder, name)
+    stack = list(entries)
+    while stack:  # give back the owner's rights top-down, without recursion (trees may be deep)
+        path = stack.pop()
+        if os.path.isdir(path) and not os.path.islink(path):
+            try:
+                os.chmod(path, 0o700)
+                stack += [os.path.join(path, name) for name in os.listdir(path)]
+            except OSError:
+                pass
+    for path in entries:
         try:
             if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
+                shutil.rmtree(path)
             else:
                 os.unlink(path)
+        except (OSError, RecursionError):
+            subprocess.run(["rm", "-rf", "--one-file-system", "--", path], check=False,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+
+
+def leftovers(namespace_reset):
+    """What a reset failed to remove: files in /tmp or /dev/shm, SysV IPC objects of the namespace."""
+    if not namespace_reset:
+        return []
+    problems = []
+    for folder in ("/tmp", "/dev/shm"):
+        try:
+            left = os.listdir(folder)
+        except OSError as exc:
+            left = [f"(unreadable: {exc.strerror})"]
+        if left:
+            problems.append(f"{len(left)} entries left in {folder}")
+    for kind in ("shm", "msg", "sem"):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as f:
+                rows = f.read().splitlines()[1:]
         except OSError:
+            continue
+        if rows:
+            problems.append(f"{len(rows)} SysV {kind} objects left")
+    return problems
+
+
+IOPRIO_GET = {"x86_64": 252, "aarch64": 31}
+
+
+def _fingerprint(libc):
+    """The state of this process that a child of the same uid could try to change."""
+    state = {}
+    for name in sorted(n for n in dir(resource) if n.startswith("RLIMIT_")):
+        try:
+            state[name] = resource.getrlimit(getattr(resource, name))
+        except (OSError, ValueError):
             pass
+    state["priority"] = os.getpriority(os.PRIO_PROCESS, 0)
+    state["policy"] = os.sched_getscheduler(0)
+    state["sched_priority"] = os.sched_getparam(0).sched_priority
+    state["affinity"] = sorted(os.sched_getaffinity(0))
+    number = IOPRIO_GET.get(platform.machine())
+    if number is not None:
+        libc.syscall.restype = ctypes.c_long
+        state["ioprio"] = libc.syscall(ctypes.c_long(number), ctypes.c_long(1), ctypes.c_long(0))
+    return state
+
+
+def _differences(before, now):
+    return [f"{key}: {before.get(key)} -> {now.get(key)}" for key in sorted(set(before) | set(now))
+            if before.get(key) != now.get(key)]
 
 
 def _parse_args():
