@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from grader import commands
+from grader import commands, text
 from grader.batch.runner import Interrupted
 from grader.errors import GraderError
 
@@ -16,7 +16,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except GraderError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {text.block(str(exc))}", err=True)  # it may quote a student's file name
             sys.exit(exc.exit_code)
 
 

@@ -6,6 +6,7 @@ from grader import data as datasets
 from grader import devices
 from grader import manual
 from grader import rubric as rubrics
+from grader import text
 from grader.batch.discover import discover
 from grader.batch.runner import grade_all
 from grader.batch.store import Store
@@ -52,7 +53,7 @@ def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_
     options = Options(visibility=("public",), only=tuple(only), data_dir=data_dir, sandbox=sandbox,
                       device=devices.resolve(device))
     _warn(options, echo)
-    echo(f"Checking {file} against {rubric.assignment} (public checks)")
+    echo(f"Checking {text.inline(file)} against {rubric.assignment} (public checks)")
     result = grade_file(file, rubric, options, on_check=lambda r: echo(_row(r)))
     echo(f"Score: {_num(result.score)} / {_num(result.max_score)} "
          f"({sum(c.status == 'passed' for c in result.checks)} of {len(result.checks)} checks passed)")
@@ -60,7 +61,7 @@ def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_
         atomic_write(Path(json_out), result.dumps())
     if html_out:
         write_report(result, html_out, file)
-        echo(f"Report: {html_out}")
+        echo(f"Report: {text.inline(html_out)}")
     return result
 
 
@@ -78,7 +79,7 @@ def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=
     store = Store(out, rubric)
     sources, notes = discover(paths, rubric.assignment, out / "_unpacked")
     for note in notes:
-        echo(f"note: {note}")
+        echo(f"note: {text.inline(note)}")
     if not sources:
         raise GraderError(f"no submissions (.py or .ipynb) found in {', '.join(map(str, paths))}")
     if scores:
@@ -106,7 +107,7 @@ def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=
     for result in results if scores else ():
         for warning in result.get("warnings", []):
             if warning.startswith(f"{scores.path}, line "):
-                echo(f"note: {result['submission']}: {warning}")
+                echo(f"note: {text.inline(result['submission'])}: {text.inline(warning)}")
     rate = len(summary.graded) / summary.seconds * 3600 if summary.seconds else 0
     echo(f"Graded {len(summary.graded)}, reused {len(summary.skipped)} (--resume) in {summary.seconds:.0f} s"
          + (f" ({rate:.0f} submissions an hour)" if summary.graded else ""))

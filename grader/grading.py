@@ -6,13 +6,13 @@ a bad rubric) raise. Bugs of the grader itself become an 'error' result naming t
 
 import hashlib
 import logging
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader import data as datasets
+from grader import text
 from grader.checks.context import CheckContext
 from grader.checks.registry import KINDS, Fail, Pending
 from grader.errors import DataError, SubmissionError
@@ -60,7 +60,7 @@ def grade_file(path, rubric, options=Options(), on_check=None):
         zygote = zygote_for(kind, limits)
         starter, workdir = zygote.start_child, zygote.fresh_workdir()
     else:
-        starter, workdir = backends.choose(options.sandbox)[0], Path(tempfile.mkdtemp(prefix="grader-"))
+        starter, workdir = backends.choose(options.sandbox)[0], Path(workfiles.make_workdir("grader-"))
     digest = hashlib.sha256(staged.source.encode("utf-8")).hexdigest()  # keys the secret relabelling
     try:
         module_file = workdir / workfiles.put(workdir, ".py", staged.source.encode("utf-8"), f"{rubric.assignment}.py")
@@ -77,7 +77,7 @@ def grade_file(path, rubric, options=Options(), on_check=None):
         if options.fork_server:
             zygote.fresh_workdir()
         else:
-            workfiles.remove_tree(workdir)
+            workfiles.remove_workdir(workdir)
 
 
 def unusable_submission(rubric, name, problem, options=Options()):
@@ -105,7 +105,8 @@ def run_check(check, session, workdir, loader, digest=""):
     except DataError:
         raise
     except Exception:
-        log.error("internal error in check %s:\n%s", check.id, traceback.format_exc())
+        # the traceback may quote values the child sent: escaped, it cannot reach the terminal raw
+        log.error("internal error in check %s:\n%s", check.id, text.block(traceback.format_exc()))
         status, message = "error", "internal grader error (not your fault); please report it to the course staff"
     return _result(check, status, message, time.monotonic() - started, artifacts, value)
 

@@ -1,11 +1,15 @@
 """Results of grading: one CheckResult per check and a SubmissionResult per submission.
 
 `to_json` gives the documented results.json layout; artifacts (figures, curves) stay in memory
-for the report and are not written to results.json.
+for the report and are not written to results.json. A check's message and a submission's output
+can quote student text, so both are capped and escaped (grader.text) when a result is made:
+nothing built from a result carries a raw control character or an unbounded string.
 """
 
 import json
 from dataclasses import dataclass, field
+
+from grader import text
 
 STATUSES = ("passed", "failed", "error", "timeout", "pending")  # pending: awaiting a person's score
 
@@ -23,6 +27,9 @@ class CheckResult:
     artifacts: tuple = field(default=(), compare=False)
     value: float | None = None  # what the check measured, when it measures a number
 
+    def __post_init__(self):
+        object.__setattr__(self, "message", text.block(self.message or "", "check_message"))
+
     def to_json(self):
         out = {"id": self.id, "title": self.title, "points": self.points, "max_points": self.max_points,
                "status": self.status, "message": self.message, "visibility": self.visibility,
@@ -39,6 +46,10 @@ class SubmissionResult:
     checks: tuple
     output: str = ""
     warnings: tuple = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "output", text.block(self.output or "", "output"))
+        object.__setattr__(self, "warnings", tuple(text.block(w, "check_message") for w in self.warnings))
 
     @property
     def score(self):

@@ -4,8 +4,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from grader.checks.registry import KINDS
 from grader import relabel
 from grader.sandbox.values import Encoder
+
+
+class UndeclaredProbe(Exception):
+    """A check kind asked for a probe it does not declare: a bug of the grader, reported as ours."""
 
 
 @dataclass
@@ -36,7 +41,12 @@ class CheckContext:
         return max(0.5, self.check.time_limit - (time.monotonic() - self.started))
 
     def probe(self, name, doing, /, call_args=None, blobs=None, **args):
-        """Run probe `name`; `call_args` (a list, arrays wrapped in values.Tensor) go to the student call."""
+        """Run probe `name`; `call_args` (a list, arrays wrapped in values.Tensor) go to the student call.
+        Only a probe the kind declares (`check_kind(..., probes=...)`) is sent to the child."""
+        kind = KINDS.get(self.check.kind)
+        if kind is None or name not in kind.probes:
+            raise UndeclaredProbe(f"check kind {self.check.kind!r} asked for probe {name!r}, which it does not "
+                                  f"declare (it declares {', '.join(kind.probes) if kind else 'nothing'})")
         if call_args is not None:
             encoder = Encoder()
             args["args"] = encoder.encode(list(call_args))

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader
 
+from grader import text
+
 HERE = Path(__file__).resolve().parent
 ENV = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)  # student text is hostile
 STATUS_LABEL = {"passed": "passed", "failed": "failed", "error": "error", "timeout": "timed out",
@@ -19,8 +21,8 @@ STATUS_LABEL = {"passed": "passed", "failed": "failed", "error": "error", "timeo
 
 
 def rerun_command(result, check_id, submission_file):
-    """The one command that re-runs a single check locally."""
-    return f"grader check {submission_file} --assignment {result.assignment} --only {check_id}"
+    """The one command that re-runs a single check locally (shell-quoted: the file name is the student's)."""
+    return text.command("grader", "check", submission_file, "--assignment", result.assignment, "--only", check_id)
 
 
 def report_view(result, submission_file, warnings=()):
@@ -37,18 +39,19 @@ def report_view(result, submission_file, warnings=()):
         })
         for artifact in check.artifacts:
             if artifact.kind == "png":
-                figures.append({"title": artifact.title, "check": check.id,
+                figures.append({"title": text.inline(artifact.title), "check": check.id,
                                 "src": "data:image/png;base64," + base64.b64encode(artifact.data).decode()})
             elif artifact.kind == "curve":
-                curves.append({"title": artifact.title, "check": check.id, "svg": curve_svg(artifact.data)})
+                curves.append({"title": text.inline(artifact.title), "check": check.id,
+                               "svg": curve_svg(artifact.data)})
     return {
-        "assignment": result.assignment, "submission": result.submission,
+        "assignment": result.assignment, "submission": text.inline(result.submission, "name"),
         "score": _number(result.score), "max_score": _number(result.max_score),
         "percent": round(100 * result.score / result.max_score) if result.max_score else 0,
         "rows": rows, "figures": figures, "curves": curves,
         "passed": sum(1 for c in result.checks if c.status == "passed"), "total": len(result.checks),
-        "warnings": list(warnings) + list(result.warnings),
-        "check_all": f"grader check {submission_file} --assignment {result.assignment}",
+        "warnings": [text.block(w) for w in warnings] + list(result.warnings),
+        "check_all": text.command("grader", "check", submission_file, "--assignment", result.assignment),
         "output": result.output,
     }
 

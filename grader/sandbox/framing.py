@@ -39,7 +39,18 @@ class FrameReader:
         self.buffer += data
 
     def next_frame(self):
-        """Return (header, blobs) when a whole frame is buffered, else None."""
+        """Return (header, blobs) when a whole frame is buffered, else None.
+
+        Any failure to parse what arrived (RecursionError of a header nested thousands of lists
+        deep, MemoryError, anything) is a FrameError: a malformed message is the sender's fault."""
+        try:
+            return self._next_frame()
+        except FrameError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever hostile bytes make the parser raise
+            raise FrameError(f"message could not be parsed: {type(exc).__name__}") from None
+
+    def _next_frame(self):
         if self._header is None:
             if len(self.buffer) < LENGTH.size:
                 return None
@@ -71,7 +82,7 @@ def _parse_header(raw):
     try:
         header = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise FrameError(f"message header is not valid JSON: {exc}") from None
+        raise FrameError(f"message header is not valid JSON: {str(exc)[:200]}") from None
     if type(header) is not dict:
         raise FrameError("message header is not a JSON object")
     return header

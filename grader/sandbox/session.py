@@ -13,7 +13,9 @@ import threading
 import time
 import weakref
 
+from grader import text as safe
 from grader.sandbox import framing, launch, values
+from grader.sandbox import probes as child_probes  # our own code: read for the probe names only
 
 ANSWER_BLOB_LIMIT = 64 << 20
 _LIVE = weakref.WeakSet()  # sessions with a running child, for kill_all()
@@ -32,6 +34,10 @@ class ProbeFailure(Exception):
         super().__init__(message)
         self.status, self.message = status, message
         self.error_type = error_type  # the exception's class name when student code raised
+
+
+class UnknownProbe(Exception):
+    """The grader asked for a probe the sandbox does not have: the grader's mistake, not the student's."""
 
 
 class CapturedOutput:
@@ -80,6 +86,8 @@ class ChildSession:
 
         `limit` is the time limit to name in a timeout message (the check's, when `timeout` is what
         is left of it)."""
+        if name not in child_probes.names():
+            raise UnknownProbe(f"the grader asked for probe {name!r}, which the sandbox does not have")
         if self.final_failure is None and self.child is None:
             self._start()
         if self.final_failure is not None:
@@ -108,16 +116,17 @@ class ChildSession:
                                         f"{doing}; a submission must not write to the grader's channel")
         if answer.get("ok") is not True:
             error = answer.get("error") if type(answer.get("error")) is dict else {}
-            kind = error.get("type") if error.get("kind") == "raised" and type(error.get("type")) is str else None
-            raise ProbeFailure("error", student_error_message(error, doing, self.limits), kind)
+            kind = safe.clean(error.get("type"), "type") if error.get("kind") == "raised" else ""
+            raise ProbeFailure("error", student_error_message(error, doing, self.limits, name), kind or None)
         try:
             return values.decode(answer.get("value"), answer_blobs)
         except values.DecodeError as exc:
+            self._stop()  # a child that sent a malformed value is not asked again: the next probe restarts it
             raise ProbeFailure("error", f"the result of {doing} could not be read: {exc}") from None
 
     def output(self):
-        """Everything the student's code printed (capped), over all restarts."""
-        return "".join(part.text() for part in self.outputs if part.kept or part.dropped)
+        """Everything the student's code printed, over all restarts: capped, control characters escaped."""
+        return safe.block("".join(part.text() for part in self.outputs if part.kept or part.dropped), "output")
 
     def close(self):
         self._stop()
@@ -249,10 +258,16 @@ class _Died(Exception):
     pass
 
 
+def _fields(error):
+    """The child's (type, message, traceback), each capped and escaped (grader.text)."""
+    kind = safe.clean(error.get("type"), "type", multiline=False) or "Exception"
+    return kind, safe.clean(error.get("message"), "message"), safe.clean(error.get("traceback"), "traceback").strip()
+
+
 def import_error_message(error):
+    """The message of an import that failed, from the child's (untrusted) description of it."""
     error = error if type(error) is dict else {}
-    kind, text = str(error.get("type", "Exception")), str(error.get("message", ""))
-    where = str(error.get("traceback", "")).strip()
+    kind, text, where = _fields(error)
     if kind == "SyntaxError":
         head = "your module has a syntax error"
     elif kind == "SystemExit":
@@ -262,15 +277,20 @@ def import_error_message(error):
     return _join(head, text, where)
 
 
-def student_error_message(error, doing, limits):
-    """Turn the child's description of an exception into a message a student can act on."""
+def student_error_message(error, doing, limits, probe=""):
+    """Turn the child's description of an exception into a message a student can act on.
+
+    Every field is the child's claim, so it is capped and escaped here (grader.text). An answer
+    that the probe is unknown is a forgery: the parent sends only probes the sandbox has."""
     error = error if type(error) is dict else {}
-    function = error.get("function")
-    subject = f"`{function}`" if type(function) is str else doing
+    function = safe.clean(error.get("function"), "function", multiline=False)
+    subject = f"`{function}`" if function else doing
     if error.get("kind") == "missing":
-        return f"your module does not define `{error.get('function')}`"
-    kind, text = str(error.get("type", "Exception")), str(error.get("message", ""))
-    where = str(error.get("traceback", "")).strip()
+        return f"your module does not define `{function}`"
+    if error.get("kind") == "unknown_probe":
+        return (f"the sandbox answered that it has no probe {probe!r}, which it does have: the submission "
+                f"interfered with the grader's code while running {doing}")
+    kind, text, where = _fields(error)
     if kind == "NotImplementedError":
         return f"{subject} is not implemented yet (it raises NotImplementedError)"
     if kind == "MemoryError":

@@ -118,8 +118,20 @@ def _safe_repr(value):
 
 # ---- parent side ----------------------------------------------------------------------------
 
-def decode(node, blobs, depth=0):
-    """Rebuild a plain value from the child's tagged JSON; raises DecodeError on anything odd."""
+def decode(node, blobs):
+    """Rebuild a plain value from the child's tagged JSON; raises DecodeError on anything odd.
+
+    Whatever else goes wrong on a hostile value (an unhashable dict key, a MemoryError, a
+    RecursionError) is a DecodeError too: a malformed answer is the submission's failure."""
+    try:
+        return _decode(node, blobs, 0)
+    except DecodeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - anything the child's data makes our decoding raise
+        raise DecodeError(f"malformed value ({type(exc).__name__})") from None
+
+
+def _decode(node, blobs, depth):
     if type(node) is not dict or type(node.get("t")) is not str or depth > MAX_DEPTH + 1:
         raise DecodeError("malformed value")
     tag, v = node["t"], node.get("v")
@@ -139,17 +151,17 @@ def decode(node, blobs, depth=0):
     if tag == "str" and type(v) is str:
         return v
     if tag in ("list", "tuple") and type(v) is list and len(v) <= MAX_ITEMS:
-        items = [decode(item, blobs, depth + 1) for item in v]
+        items = [_decode(item, blobs, depth + 1) for item in v]
         return items if tag == "list" else tuple(items)
     if tag == "dict" and type(v) is list and len(v) <= MAX_ITEMS:
         out = {}
         for pair in v:
             if type(pair) is not list or len(pair) != 2:
                 raise DecodeError("malformed dict entry")
-            key = decode(pair[0], blobs, depth + 1)
+            key = _decode(pair[0], blobs, depth + 1)
             if type(key) not in (str, int, bool, float, type(None), tuple):
                 key = str(key)
-            out[key] = decode(pair[1], blobs, depth + 1)
+            out[key] = _decode(pair[1], blobs, depth + 1)
         return out
     if tag in ("ndarray", "tensor"):
         array = load_array(blobs, node.get("blob"))
