@@ -527,6 +527,8 @@ class Arena:
             else:
                 Path(path).unlink(missing_ok=True)
         for name in os.listdir(self.env.workdirs):  # rm -rf: a hostile tree may be too deep for rmtree
+            if os.path.ismount(self.env.workdirs / name):  # a killed grading process could not unmount it
+                subprocess.run(["umount", "-l", str(self.env.workdirs / name)], check=False)
             subprocess.run(["rm", "-rf", "--one-file-system", str(self.env.workdirs / name)], check=False)
         shutil.rmtree(self.host_dir, ignore_errors=True)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from grader import manual
+from grader import manual, text
 from grader.batch.store import sha256
 from grader.grading import grade_file, unusable_submission
 from grader.report import render_report
@@ -89,7 +89,8 @@ def grade_all(sources, rubric, store, options, workers=1, resume=False, show_pro
                     summary.graded.append(source.id)
                     if result and any(c.status in ("error", "timeout") for c in result.checks):
                         failures.append(source.id)
-                    bar.set_postfix_str(f"with errors: {len(failures)}" + (f" (last: {failures[-1]})" if failures else ""))
+                    bar.set_postfix_str(f"with errors: {len(failures)}"
+                                        + (f" (last: {text.inline(failures[-1], 'name')})" if failures else ""))
                     bar.update(1)
         except KeyboardInterrupt:
             stop.set()
@@ -121,10 +122,14 @@ def outputs(source, result):
 
 
 def _log(source, result):
-    lines = [f"submission {source.id} from {source.origin}", f"score {result.score:g} / {result.max_score:g}", ""]
+    """log.txt: names written with repr and every message escaped (grader.text), so that no student
+    text can forge a line of it or carry a terminal escape sequence."""
+    lines = [f"submission {text.name(source.id)} from {text.name(source.origin)}",
+             f"score {result.score:g} / {result.max_score:g}", ""]
     for check in result.checks:
         lines.append(f"{check.status:<8} {check.points:g}/{check.max_points:g} {check.id} ({check.seconds:.1f} s)")
         if check.message and check.status != "passed":
-            lines += ["    " + line for line in check.message.splitlines()]
-    lines += ["", "output of the submission:", result.output or "(none)"]
+            lines += ["    " + line for line in text.block(check.message).split("\n")]
+    output = text.block(result.output, "output")  # each of its lines marked: it cannot pass for ours
+    lines += ["", "output of the submission:"] + (["  | " + line for line in output.split("\n")] if output else ["(none)"])
     return "\n".join(lines) + "\n"

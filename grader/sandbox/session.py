@@ -58,10 +58,6 @@ class CapturedOutput:
             self.dropped += max(len(chunk) - max(room, 0), 0)
         stream.close()
 
-    def text(self):
-        note = f"\n[... {self.dropped} more bytes of output dropped]" if self.dropped else ""
-        return self.kept.decode("utf-8", "replace") + note
-
 
 class ChildSession:
     """One submission's sandboxed child, restarted as needed; use as a context manager."""
@@ -126,7 +122,14 @@ class ChildSession:
 
     def output(self):
         """Everything the student's code printed, over all restarts: capped, control characters escaped."""
-        return safe.block("".join(part.text() for part in self.outputs if part.kept or part.dropped), "output")
+        parts = [part for part in self.outputs if part.kept or part.dropped]
+        text = safe.escape("".join(part.kept.decode("utf-8", "replace") for part in parts), multiline=True)
+        dropped = sum(part.dropped for part in parts)
+        room = safe.CAPS["output"] - 100  # left for the note
+        if len(text) > room:
+            dropped += len(text[room:].encode())
+            text = text[:room]
+        return text + (f"\n[... {dropped} more bytes of output dropped]" if dropped else "")
 
     def close(self):
         self._stop()

@@ -9,6 +9,7 @@ through a link, never blocking on a FIFO), and removes trees without recursion l
 
 import ctypes
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -88,8 +89,13 @@ def empty(folder):
 
 
 def make_workdir(prefix):
-    """A new, empty work folder: a capped tmpfs where this process may mount one (root), else a folder."""
-    path = tempfile.mkdtemp(prefix=prefix)
+    """A new, empty work folder: a capped tmpfs where this process may mount one (root), else a folder.
+
+    Its name carries this process's pid, so that the work folders of a grading process that was
+    killed (and could not unmount them) are found and removed by the next one."""
+    parent = tempfile.gettempdir()
+    remove_stale_workdirs(parent)
+    path = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent)
     if os.geteuid() == 0:
         libc = ctypes.CDLL(None, use_errno=True)
         options = f"size={WORKDIR_BYTES},nr_inodes={WORKDIR_INODES},mode=0700".encode()
@@ -103,3 +109,29 @@ def remove_workdir(path):
     if os.path.ismount(path):
         ctypes.CDLL(None, use_errno=True).umount2(path.encode(), _MNT_DETACH)
     remove_tree(path)
+
+
+def remove_stale_workdirs(parent):
+    """Unmount and remove the work folders under `parent` whose grading process is gone."""
+    pattern = re.compile(r"grader-(?:slot\d+-)?(\d+)-[^/]+$")
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        match = pattern.match(name)
+        if match and not _alive(int(match.group(1))):
+            try:
+                remove_workdir(os.path.join(parent, name))
+            except OSError:
+                pass
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
