@@ -27,8 +27,8 @@ def main():
 
 
 _assignment = click.option("--assignment", "-a", help="Assignment name (default: inferred from the file name).")
-_rubric = click.option("--rubric", "rubric_file", type=click.Path(exists=True, dir_okay=False),
-                       help="Use this rubric file instead of rubric/<assignment>.yaml.")
+_rubric = click.option("--rubric", "rubric_file", type=click.Path(exists=True),
+                       help="A rubric file, or a course folder (its rubric/<assignment>.yaml).")
 _sandbox = click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto",
                         show_default=True, help="Isolation of student code: bubblewrap, or a plain process.")
 _device = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True,

@@ -22,9 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 STATUS_MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "pending": "PENDING"}
 
 
-def infer_assignment(path):
+def infer_assignment(path, dirs=None):
     """The assignment whose name the file name contains (the longest such name)."""
-    names = sorted(rubrics.known_assignments(rubrics.search_dirs(path)), key=len, reverse=True)
+    dirs = dirs if dirs is not None else rubrics.search_dirs(path)
+    names = sorted(rubrics.known_assignments(dirs), key=len, reverse=True)
     stem = Path(path).stem
     for name in names:
         if name in stem:
@@ -33,17 +34,41 @@ def infer_assignment(path):
                       f"pass --assignment (one of: {', '.join(sorted(names))})")
 
 
-def load_rubric(assignment, rubric_file, first_path):
-    """The rubric file given, else the named assignment's, else the one the file name implies."""
+def load_rubric(assignment, rubric_file, first_path, beside=False, echo=None):
+    """The rubric given by --rubric (a file or a course folder), else the assignment's rubric of the
+    course. Only `check` (`beside`) looks beside the submission (a release bundle's rubric/), and
+    warns when that one differs from the course's; `grade` never does. Says which file and digest."""
     if rubric_file:
-        return rubrics.load_file(rubric_file)
-    return rubrics.load(assignment or infer_assignment(first_path), near=first_path)
+        rubric = rubrics.load_file(rubrics.resolve_given(rubric_file, assignment))
+    elif beside:
+        rubric = rubrics.load(assignment or infer_assignment(first_path), near=first_path)
+    else:
+        course = rubrics.course_dirs()
+        name = assignment or infer_assignment(first_path, course)
+        rubric = rubrics.load_file(rubrics.rubric_path(name, dirs=course))
+    if echo:
+        echo(f"Rubric: {text.inline(rubric.path)} (sha256 {rubric.digest[:16]})")
+        if beside and not rubric_file:
+            _warn_if_differs(rubric, echo)
+    return rubric
+
+
+def _warn_if_differs(rubric, echo):
+    """`check` found a rubric that is not the course's: say so when the course's differs."""
+    try:
+        course = rubrics.rubric_path(rubric.assignment, dirs=rubrics.course_dirs())
+    except GraderError:
+        return
+    public = ("public",)  # a release bundle's rubric is the course's public checks: that is no difference
+    if course.resolve() != rubric.path.resolve() and rubrics.load_file(course).selected(public) != rubric.selected(public):
+        echo(f"warning: the public checks of this rubric differ from the course's {text.inline(course)}; "
+             "your grade will be given by the course's rubric")
 
 
 def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_dir=None, sandbox="auto",
           rubric_file=None, device="cpu", echo=print):
     """Public checks on one file, a table on the terminal, optional JSON and HTML outputs."""
-    rubric = load_rubric(assignment, rubric_file, file)
+    rubric = load_rubric(assignment, rubric_file, file, beside=True, echo=echo)
     unknown = sorted(set(only) - {c.id for c in rubric.checks})
     if unknown:
         raise GraderError(f"no check with id {', '.join(unknown)} in {rubric.path.name}")
@@ -73,7 +98,7 @@ def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=
         raise GraderError("--workers must be at least 1")
     if not (assignment or rubric_file) and not all(Path(p).suffix in (".py", ".ipynb") for p in paths):
         raise GraderError("pass --assignment when grading folders or zip files")
-    rubric = load_rubric(assignment, rubric_file, paths[0])
+    rubric = load_rubric(assignment, rubric_file, paths[0], echo=echo)
     scores = manual.load(manual_scores, rubric) if manual_scores else None  # refused before anything runs
     out = Path(out_dir)
     store = Store(out, rubric)

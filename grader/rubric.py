@@ -51,10 +51,24 @@ class Rubric:
         return tuple(c for c in self.checks if c.visibility in visibility)
 
 
+def course_dirs():
+    """The course's own rubric folders: the current folder's rubric/ when the current folder is a
+    course repository (it has reference_solutions/ too), then the course repository of this package."""
+    cwd = Path.cwd()
+    dirs = [cwd / "rubric"] if (cwd / "reference_solutions").is_dir() else []
+    return _existing(dirs + [RUBRIC_DIR])
+
+
 def search_dirs(near=None):
-    """Where rubrics are looked for: beside the submission (a release bundle's rubric/), the
-    current folder's rubric/, then the course repository's."""
-    dirs = ([Path(near).resolve().parent / "rubric"] if near else []) + [Path.cwd() / "rubric", RUBRIC_DIR]
+    """Where `grader check` looks for rubrics: beside the submission (a release bundle's rubric/),
+    the current folder's rubric/, then the course's. `grader grade` uses course_dirs() only: a
+    student's file never chooses the rubric it is graded on."""
+    dirs = ([Path(near).resolve().parent / "rubric"] if near else []) + [Path.cwd() / "rubric"]
+    return _existing(dirs + course_dirs())
+
+
+def _existing(dirs):
+    dirs = [Path(d).resolve() for d in dirs]
     return [d for i, d in enumerate(dirs) if d.is_dir() and d not in dirs[:i]]
 
 
@@ -62,14 +76,27 @@ def known_assignments(dirs):
     return sorted({p.stem for d in dirs for p in Path(d).glob("*.yaml") if "." not in p.stem})
 
 
-def rubric_path(assignment, rubric_dir=None, near=None):
-    dirs = [Path(rubric_dir)] if rubric_dir else search_dirs(near)
+def rubric_path(assignment, rubric_dir=None, near=None, dirs=None):
+    dirs = [Path(rubric_dir)] if rubric_dir else (dirs if dirs is not None else search_dirs(near))
     for folder in dirs:
         path = folder / f"{assignment}.yaml"
         if path.is_file():
             return path
     known = known_assignments(dirs)
-    raise GraderError(f"no rubric for assignment '{assignment}' (known: {', '.join(known) or 'none'})")
+    where = ", ".join(str(d) for d in dirs) or "no rubric folder found"
+    raise GraderError(f"no rubric for assignment '{assignment}' in {where} "
+                      f"(known: {', '.join(known) or 'none'}; or pass --rubric FILE or a course folder)")
+
+
+def resolve_given(given, assignment):
+    """--rubric: a rubric file, or a course folder (its rubric/<assignment>.yaml, or <assignment>.yaml in it)."""
+    given = Path(given)
+    if not given.is_dir():
+        return given
+    if not assignment:
+        raise GraderError(f"--rubric {given} is a folder: pass --assignment too")
+    folders = [given / "rubric", given]
+    return rubric_path(assignment, dirs=[f for f in folders if f.is_dir()])
 
 
 def load(assignment, rubric_dir=None, near=None):
