@@ -33,7 +33,11 @@ PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 def main():
     args = _parse_args()
     sys.path.insert(0, args.package_root)
+    folders = {os.path.realpath(f) for f in (os.getcwd(), os.environ.get("HOME"), os.environ.get("TMPDIR")) if f}
+    before = {folder: set(_listing(folder)) for folder in folders}
     _preload()
+    for folder, names in before.items():  # caches torch and matplotlib made: not the first child's to see
+        _remove(os.path.join(folder, name) for name in _listing(folder) if name not in names)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     control = socket.socket(fileno=args.control_fd)
@@ -149,12 +153,21 @@ def _reset(namespace_reset, statuses):
     return killed
 
 
+def _listing(folder):
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
+
+
 def _wipe(folder):
     """Remove everything under `folder`, whatever modes the child set (it had our uid: we own it)."""
-    try:
-        entries = [os.path.join(folder, name) for name in os.listdir(folder)]
-    except OSError:
-        return
+    _remove([os.path.join(folder, name) for name in _listing(folder)])
+
+
+def _remove(entries):
+    """Remove these files and trees, whatever their modes."""
+    entries = list(entries)
     stack = list(entries)
     while stack:  # give back the owner's rights top-down, without recursion (trees may be deep)
         path = stack.pop()

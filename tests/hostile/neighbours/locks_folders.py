@@ -1,0 +1,35 @@
+# expect: conv_shapes=passed convnet_shape=passed intermediate_size=passed
+"""Leaves 100 MB files under folders set to mode 000 in /tmp, /dev/shm and its work folder, so
+that a wipe run as its uid without care leaves them (and their memory) behind."""
+import os
+
+for root in ("/tmp", "/dev/shm", "."):
+    try:
+        inner = os.path.join(root, "locked", "inner")
+        os.makedirs(inner)
+        with open(os.path.join(inner, "blob"), "wb") as f:
+            f.write(b"\x01" * (100 << 20 if root != "." else 20 << 20))
+        os.chmod(inner, 0)
+        os.chmod(os.path.join(root, "locked"), 0)
+    except OSError:
+        pass
+import torch
+from torch import nn
+
+INTERMEDIATE_SIZE = 32 * 4 * 4
+
+
+def conv_parameter_shapes(in_channels, out_channels, kernel_size):
+    conv = nn.Conv2d(in_channels, out_channels, kernel_size)
+    return {"weight": tuple(conv.weight.shape), "bias": tuple(conv.bias.shape)}
+
+
+def build_convnet():
+    return nn.Sequential(
+        nn.Unflatten(1, (1, 28, 28)),
+        nn.Conv2d(1, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 2), nn.ReLU(),
+        nn.Flatten(),
+    )
+
