@@ -152,3 +152,28 @@ def export():
 def export_gradescope(assignment, out, sandbox):
     """A Gradescope autograder zip: setup.sh, run_autograder, the grader and the full rubric."""
     commands.export_gradescope(assignment=assignment, out=out, sandbox=sandbox, echo=click.echo)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--assignment", "-a", required=True, help="Assignment: its template and listed lecture code are excluded.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Output folder (a graded class's folder links the report from its index.html).")
+@click.option("--archive", "archives", multiple=True, type=click.Path(exists=True), metavar="PAST_TERM",
+              help="Submissions of a past term, compared with this term only (repeatable; same forms as PATHS).")
+@click.option("--threshold", default=0.5, show_default=True, type=float,
+              help="Share of both submissions' own code in matching regions at which a pair is listed (0..1).")
+@click.option("--min-tokens", default=60, show_default=True, type=click.IntRange(1),
+              help="Matching tokens a listed pair needs at least (short stubs filled in alike are not listed).")
+@click.option("--exclude", "excludes", multiple=True, type=click.Path(exists=True),
+              help="More handed-out code (a file or folder of .py/.ipynb) to exclude, besides the template "
+                   "and rubric/<assignment>.similarity.yaml (repeatable).")
+def similarity(paths, assignment, out_dir, archives, threshold, min_tokens, excludes):
+    """Compare every pair of submissions in PATHS and write <out>/similarity.html and similarity.csv.
+
+    PATHS are what `grader grade` takes (files, folders, per-student folders, LMS zips, notebooks),
+    with the same ids. Tokens are compared after renaming, reformatting and comments are normalised
+    away; the student template, the reference's public parts and listed lecture code are excluded.
+    Student code is only read, never run."""
+    commands.similarity(paths=paths, assignment=assignment, out_dir=out_dir, archives=archives, threshold=threshold,
+                        min_tokens=min_tokens, excludes=excludes, echo=click.echo)

@@ -226,3 +226,27 @@ def export_gradescope(*, assignment, out, root=ROOT, sandbox="auto", echo=print)
     path = write_zip(root, assignment, out, sandbox)
     echo(f"wrote {path}: upload it as the assignment's autograder on Gradescope")
     return path
+
+
+def similarity(*, paths, assignment, out_dir, archives=(), threshold=0.5, min_tokens=60, excludes=(), root=None,
+               echo=print):
+    """The code-similarity report of the submissions under `paths` (never runs them)."""
+    from grader import similarity as similarities
+
+    if not 0 <= threshold <= 1:
+        raise GraderError("--threshold is a share of the code, between 0 and 1 (e.g. 0.5)")
+    outcome = similarities.run(paths, assignment, out_dir, archives, threshold, min_tokens, excludes, root)
+    found = outcome.inputs
+    for note in found.notes:
+        echo(f"note: {text.inline(note)}")
+    for skipped in found.skipped:
+        echo(f"skipped {text.inline(skipped['id'])}: {text.inline(skipped['reason'])}")
+    past = f" and {len(found.archive)} of past terms" if found.archive else ""
+    echo(f"Compared {len(found.term)} submission(s){past}: {len(outcome.pairs)} pairs in {outcome.seconds:.1f} s; "
+         f"{len(outcome.flagged)} at or above {threshold:.0%}")
+    for pair in outcome.flagged[:10]:
+        echo(f"  {pair.similarity:5.0%}  {text.inline(pair.a.label)}  {text.inline(pair.b.label)}  "
+             f"({pair.matched} matching tokens)")
+    out = Path(out_dir)
+    echo(f"Report: {out / 'similarity.html'}; every pair: {out / 'similarity.csv'}")
+    return outcome

@@ -2,6 +2,7 @@
 
 import statistics
 from collections import defaultdict
+from pathlib import Path
 
 from grader.report.render import ENV, HERE, atomic_write
 
@@ -48,8 +49,14 @@ def class_view(assignment, results):
 
 def write_index(path, assignment, results):
     css = (HERE / "templates" / "report.css").read_text()
-    atomic_write(path, ENV.get_template("index.html.j2").render(css=css, **class_view(assignment, results)))
+    atomic_write(path, ENV.get_template("index.html.j2").render(css=css, similarity=_has_similarity(path),
+                                                                **class_view(assignment, results)))
 
 
 def _num(value):
     return int(value) if float(value).is_integer() else round(value, 2)
+
+
+def _has_similarity(path):
+    """Whether `grader similarity` wrote its report beside this class overview."""
+    return (Path(path).parent / "similarity.html").is_file()
