@@ -136,3 +136,57 @@ def test_pool_closes_every_zygote(tmp_path, rubric):
     assert zygotes
     zygote.close_all()
     assert not zygote._POOL and all(z.child is None and not z.workdir.exists() for z in zygotes)
+
+
+def test_mounts_below_the_wiped_folders_are_kept_and_their_holders_entered():
+    from grader.sandbox.zygote_main import mounts_below
+
+    info = "\n".join([
+        "36 35 0:31 / / rw - tmpfs tmpfs rw",
+        "40 36 0:33 / /tmp rw - tmpfs tmpfs rw",
+        "41 40 8:1 /x/venv /tmp/ci/clone/.venv ro - ext4 /dev/sda1 ro",
+        "42 41 8:1 /x/venv/lib /tmp/ci/clone/.venv/lib ro - ext4 /dev/sda1 ro",
+        "43 36 8:1 /y /tmp2/elsewhere ro - ext4 /dev/sda1 ro",
+        r"44 40 8:1 /z /tmp/with\040space ro - ext4 /dev/sda1 ro",
+    ])
+    points, above = mounts_below(info)
+    assert points == {"/tmp/ci/clone/.venv", "/tmp/ci/clone/.venv/lib", "/tmp/with space"}
+    assert above == {"/tmp/ci", "/tmp/ci/clone", "/tmp/ci/clone/.venv"}
+
+
+SCRIPT = """
+import sys
+from pathlib import Path
+from grader import rubric as rubrics
+from grader.grading import Options, grade_file
+from grader.sandbox import zygote
+rubric = rubrics.load_file(sys.argv[2])
+for _ in range(3):
+    result = grade_file(Path(sys.argv[1]), rubric, Options(sandbox="bwrap", fork_server=True))
+    print(result.score, result.max_score, [(z.replacements, z.replace_reason) for z in zygote._POOL.values()])
+zygote.close_all()
+"""
+
+
+@pytest.mark.sandbox
+@pytest.mark.skipif(not BWRAP_OK, reason=BWRAP_WHY)
+def test_a_virtual_environment_under_tmp_survives_resets(tmp_path, rubric):
+    """A course cloned under /tmp puts the venv's read-only mount inside the sandbox's /tmp: the
+    reset must neither walk it nor count it as left over (which replaced the zygote every time)."""
+    import subprocess
+    import sys
+
+    holder = Path("/tmp") / f"grader-test-venv-{os.getpid()}"
+    holder.mkdir()
+    try:
+        (holder / "venv").symlink_to(Path(sys.prefix))
+        source = tmp_path / "lab07_convnets.py"
+        source.write_text(GOOD + "\nopen('/tmp/stray.txt', 'w').write('x')  # wiped by the reset\n")
+        done = subprocess.run([str(holder / "venv" / "bin" / "python"), "-c", SCRIPT, str(source), str(rubric.path)],
+                              cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        lines = done.stdout.strip().splitlines()
+        assert len(lines) == 3 and all(line == "2.0 2.0 [(0, None)]" for line in lines), lines
+    finally:
+        (holder / "venv").unlink()
+        holder.rmdir()

@@ -38,6 +38,8 @@ def main():
     _preload()
     for folder, names in before.items():  # caches torch and matplotlib made: not the first child's to see
         _remove(os.path.join(folder, name) for name in _listing(folder) if name not in names)
+    if args.namespace_reset:
+        _note_mounts()
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     control = socket.socket(fileno=args.control_fd)
@@ -147,7 +149,7 @@ def _reset(namespace_reset, statuses):
                     pass
             time.sleep(0.01)
             _reap(statuses)
-        for folder in ("/tmp", "/dev/shm"):
+        for folder in WIPED:
             _wipe(folder)
     _reap(statuses)
     return killed
@@ -160,9 +162,65 @@ def _listing(folder):
         return []
 
 
+WIPED = ("/tmp", "/dev/shm")
+_MOUNTS = set()  # the sandbox's own mount points under WIPED (a venv cloned under /tmp, say): kept
+_ABOVE_MOUNTS = set()  # the folders bwrap made to hold them: entered, never removed
+
+
+def mounts_below(mountinfo, folders=WIPED):
+    """(mount points strictly below `folders`, the folders between them and `folders`) from the
+    text of /proc/self/mountinfo. A reset neither walks nor removes the sandbox's own mounts."""
+    points, above = set(), set()
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if len(fields) < 5:
+            continue
+        point = fields[4].replace("\\040", " ")
+        for folder in folders:
+            if point.startswith(folder + "/"):
+                points.add(point)
+                parent = os.path.dirname(point)
+                while parent != folder:
+                    above.add(parent)
+                    parent = os.path.dirname(parent)
+    return points, above
+
+
+def _note_mounts():
+    try:
+        with open("/proc/self/mountinfo") as f:
+            points, above = mounts_below(f.read())
+    except OSError:
+        return
+    _MOUNTS.update(points)
+    _ABOVE_MOUNTS.update(above)
+
+
 def _wipe(folder):
-    """Remove everything under `folder`, whatever modes the child set (it had our uid: we own it)."""
-    _remove([os.path.join(folder, name) for name in _listing(folder)])
+    """Remove everything under `folder`, whatever modes the child set (it had our uid: we own it),
+    but the sandbox's own mount points and the folders that hold them."""
+    entries = []
+    for path in (os.path.join(folder, name) for name in _listing(folder)):
+        if path in _MOUNTS:
+            continue
+        if path in _ABOVE_MOUNTS and not os.path.islink(path):
+            _wipe(path)
+        else:
+            entries.append(path)
+    _remove(entries)
+
+
+def _strays(folder):
+    """What is under `folder` that is neither a kept mount nor a folder holding one."""
+    left = []
+    for path in (os.path.join(folder, name) for name in _listing(folder)):
+        if path in _MOUNTS:
+            continue
+        if path in _ABOVE_MOUNTS and not os.path.islink(path):
+            left += _strays(path)
+        else:
+            left.append(path)
+    return left
 
 
 def _remove(entries):
@@ -193,13 +251,14 @@ def leftovers(namespace_reset):
     if not namespace_reset:
         return []
     problems = []
-    for folder in ("/tmp", "/dev/shm"):
+    for folder in WIPED:
         try:
-            left = os.listdir(folder)
+            os.listdir(folder)
+            left = _strays(folder)
         except OSError as exc:
             left = [f"(unreadable: {exc.strerror})"]
         if left:
-            problems.append(f"{len(left)} entries left in {folder}")
+            problems.append(f"{len(left)} entries left in {folder} (such as {sorted(left)[0]!r})")
     for kind in ("shm", "msg", "sem"):
         try:
             with open(f"/proc/sysvipc/{kind}") as f:
