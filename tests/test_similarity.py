@@ -339,3 +339,16 @@ def test_the_pages_open_cleanly_in_chromium(run, tmp_path):
         assert marks >= 2 and driver.execute_script(f"return !!document.getElementById('{first[1:]}')")
     finally:
         driver.quit()
+
+
+@pytest.mark.parametrize("chunk", [compare.CHUNK, 37])
+def test_the_whole_class_at_once_agrees_with_pair_by_pair(run, chunk, monkeypatch):
+    _, outcome, _ = run
+    monkeypatch.setattr(compare, "CHUNK", chunk)
+    docs = outcome.inputs.term
+    matrix = compare.matched_matrix(docs)
+    for i, a in enumerate(docs):
+        for j, b in enumerate(docs):
+            if i != j:
+                pair = compare.compare(a, b)
+                assert (matrix[i, j], matrix[j, i]) == (pair.matched_a, pair.matched_b), (a.id, b.id)

@@ -16,6 +16,7 @@ from grader.similarity.fingerprints import K, covered
 
 MAX_POSITIONS = 8  # places of one k-gram in the other submission that the view looks at
 MAX_CANDIDATES = 200_000  # matching k-gram places the view of one pair looks at
+CHUNK = 4_000_000  # (documents x fingerprints) cells of one step of matched_matrix
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def matched_tokens(doc, shared):
 
 
 def compare(a, b):
-    """The Pair of two Documents."""
+    """The Pair of two Documents (one at a time; all_pairs does a whole class at once)."""
     shared = np.intersect1d(a.fp_unique, b.fp_unique, assume_unique=True)
     return Pair(a, b, matched_tokens(a, shared), matched_tokens(b, shared))
 
@@ -57,9 +58,55 @@ def compare(a, b):
 def all_pairs(term, archive=()):
     """Every pair of this term's Documents and each of them with each archive Document,
     highest similarity first (then by labels, so the order is stable)."""
-    pairs = [compare(term[i], term[j]) for i in range(len(term)) for j in range(i + 1, len(term))]
-    pairs += [compare(doc, past) for doc in term for past in archive]
-    return sorted(pairs, key=lambda p: (-p.similarity, -p.matched, p.a.label, p.b.label))
+    docs = list(term) + list(archive)
+    matched = matched_matrix(docs)
+    count = len(term)
+    pairs = [Pair(term[i], term[j], int(matched[i, j]), int(matched[j, i]))
+             for i in range(count) for j in range(i + 1, count)]
+    pairs += [Pair(term[i], docs[j], int(matched[i, j]), int(matched[j, i]))
+              for i in range(count) for j in range(count, len(docs))]
+    scores = {id(p): p.similarity for p in pairs}
+    return sorted(pairs, key=lambda p: (-scores[id(p)], -p.matched, p.a.label, p.b.label))
+
+
+def matched_matrix(docs):
+    """matched[i, j]: the own tokens of docs[i] inside its fingerprints that docs[j] has too."""
+    hashes = np.concatenate([d.fp_unique for d in docs] + [np.zeros(0, np.uint64)])
+    owners = np.concatenate([np.full(len(d.fp_unique), i) for i, d in enumerate(docs)] + [np.zeros(0, np.int64)])
+    order = np.argsort(hashes, kind="stable")
+    hashes, owners = hashes[order], owners[order]
+    matched = np.zeros((len(docs), len(docs)), dtype=np.int64)
+    for index, doc in enumerate(docs):
+        matched[index] = _matched_row(doc, hashes, owners, len(docs))
+    return matched
+
+
+def _matched_row(doc, hashes, owners, count):
+    """Own tokens of `doc` matched by each of `count` documents, all at once: a fingerprint at
+    start s_i counts the own tokens of [s_i, min(s_i + K, next start)), so overlaps count once."""
+    positions, length = doc.fp_positions, len(doc.own)
+    row = np.zeros(count, dtype=np.int64)
+    if not len(positions):
+        return row
+    low = np.searchsorted(hashes, doc.fp_hashes, "left")
+    high = np.searchsorted(hashes, doc.fp_hashes, "right")
+    spans = high - low
+    which = np.repeat(np.arange(len(positions)), spans)
+    offsets = np.repeat(low - (np.cumsum(spans) - spans), spans) + np.arange(int(spans.sum()))
+    prefix = np.concatenate([[0], np.cumsum(doc.own)])
+    ends = np.minimum(positions + K, length)
+    step = max(1, CHUNK // len(positions))
+    for first in range(0, count, step):
+        block = np.zeros((min(step, count - first), len(positions)), dtype=bool)
+        inside = (owners[offsets] >= first) & (owners[offsets] < first + len(block))
+        block[owners[offsets][inside] - first, which[inside]] = True
+        starts = np.where(block, positions[None, :], length)
+        following = np.minimum.accumulate(starts[:, ::-1], axis=1)[:, ::-1]
+        following = np.concatenate([following[:, 1:], np.full((len(block), 1), length)], axis=1)
+        stops = np.minimum(ends[None, :], following)
+        gains = prefix[stops] - prefix[positions][None, :]
+        row[first:first + len(block)] = np.where(block, gains, 0).sum(axis=1)
+    return row
 
 
 def flagged(pairs, threshold, min_tokens):

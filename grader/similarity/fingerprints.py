@@ -33,11 +33,8 @@ class Document:
     fp_hashes: np.ndarray  # winnowed, handed-out ones removed
     fp_positions: np.ndarray  # the start token of each fingerprint
     fp_unique: np.ndarray  # sorted distinct fingerprint hashes
+    own_count: int = 0  # how many tokens are the student's own
     archive: str = ""  # the past term it comes from ("" for this term)
-
-    @property
-    def own_count(self):
-        return int(self.own.sum())
 
     @property
     def label(self):
@@ -92,4 +89,5 @@ def document(doc_id, origin, source, excluded, archive=""):
     positions = winnow(hashes)
     positions = positions[~out[positions]] if len(positions) else positions
     fp_hashes = hashes[positions]
-    return Document(doc_id, origin, tokens, hashes, ~out, own, fp_hashes, positions, np.unique(fp_hashes), archive)
+    return Document(doc_id, origin, tokens, hashes, ~out, own, fp_hashes, positions, np.unique(fp_hashes),
+                    int(own.sum()), archive)

@@ -18,6 +18,7 @@ from grader.similarity.compare import regions
 
 PAIR_DIR = "_similarity"  # ids never start with `_`: no student's folder has this name
 MAX_PAGES = 500  # side-by-side pages written (the highest pairs)
+MAX_ROWS = 2_000  # pairs listed in similarity.html (similarity.csv has every pair)
 MAX_SHOWN_CHARS = 400_000  # of each side of a side-by-side page
 COLOURS = 6
 LINK_MARK = "<!-- similarity report: none -->"
@@ -29,7 +30,7 @@ def write_all(out, assignment, inputs, pairs, shown, threshold, min_tokens):
     out = Path(out)
     atomic_write(out / "similarity.csv", _csv(pairs))
     rows = []
-    for rank, pair in enumerate(shown, 1):
+    for rank, pair in enumerate(shown[:MAX_ROWS], 1):
         page = f"{PAIR_DIR}/pair-{rank:04d}.html" if rank <= MAX_PAGES else ""
         if page:
             atomic_write(out / page, _pair_page(out, assignment, rank, pair))
@@ -41,7 +42,7 @@ def write_all(out, assignment, inputs, pairs, shown, threshold, min_tokens):
         skipped=[{k: text.inline(v, "name" if k != "reason" else "message") for k, v in s.items()}
                  for s in inputs.skipped],
         notes=[text.inline(n, "message") for n in inputs.notes], excluded=[text.inline(e, "name") for e in inputs.excluded],
-        more=max(len(shown) - MAX_PAGES, 0), graded=(out / "index.html").is_file())
+        flagged=len(shown), pages=min(len(shown), MAX_PAGES), graded=(out / "index.html").is_file())
     atomic_write(out / "similarity.html", page)
     link_from_index(out)
 
