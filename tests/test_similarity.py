@@ -17,6 +17,7 @@ import pytest
 
 from grader import commands
 from grader.batch.discover import discover
+from grader.errors import GraderError
 from grader.report.index import write_index
 from grader.similarity import compare, fingerprints, inputs
 from grader.similarity.tokens import normalise
@@ -219,6 +220,10 @@ def test_listed_lecture_code_is_excluded(tmp_path):
     before = run().pairs[0]
     (course / "rubric" / f"{A}.similarity.yaml").write_text("exclude:\n  - lectures/\n")
     after = run()
+    (course / "rubric" / f"{A}.similarity.yaml").unlink()
+    given = commands.similarity(paths=[str(subs)], assignment=A, out_dir=str(tmp_path / "out2"), root=course,
+                                excludes=[str(course / "lectures" / "lecture10.py")], echo=lambda *_: None)
+    assert given.pairs[0].matched == after.pairs[0].matched  # --exclude does what the course's list does
     (subs / "one.py").write_text(gen.student(gen.rotation(0)))
     (subs / "two.py").write_text(gen.student(gen.rotation(1)))
     without = run().pairs[0]  # what the two share of their own
@@ -226,7 +231,7 @@ def test_listed_lecture_code_is_excluded(tmp_path):
     assert abs(after.pairs[0].matched - without.matched) <= 12 and after.pairs[0].similarity < before.similarity
     assert "lectures/lecture10.py" in " ".join(after.inputs.excluded)
     (course / "rubric" / f"{A}.similarity.yaml").write_text("exclude:\n  - lectures/missing.py\n")
-    with pytest.raises(Exception, match="missing.py"):
+    with pytest.raises(GraderError, match="missing.py"):
         run()
 
 
@@ -245,6 +250,12 @@ def test_past_terms_are_compared_with_this_term_only(tmp_path):
     assert len(outcome.pairs) == 1 + 2 * 3
     assert not [p for p in outcome.pairs if p.a.archive and p.b.archive]
     assert "fall2025/carol" in (tmp_path / "out" / "similarity.csv").read_text()
+
+
+def test_no_submission_at_all_is_a_usage_error(tmp_path):
+    (tmp_path / "notes.txt").write_text("nothing to compare")
+    with pytest.raises(GraderError, match="no submissions"):
+        commands.similarity(paths=[str(tmp_path)], assignment=A, out_dir=str(tmp_path / "out"), echo=lambda *_: None)
 
 
 def test_student_code_is_never_run(tmp_path):

@@ -50,6 +50,8 @@ def collect(paths, assignment, out_dir, archives=(), excludes=(), root=None):
     found.excluded = [name for name, _ in sources]
     work = Path(out_dir) / "_unpacked_similarity"
     found.term = _documents(paths, assignment, work / "term", excluded, "", found)
+    if not found.term and not found.skipped:
+        raise GraderError(f"no submissions (.py or .ipynb) found in {', '.join(map(str, paths))}")
     labels = set()
     for number, past in enumerate(archives, 1):
         label = ids.transliterate(Path(past).name.split(".")[0]) or f"archive{number}"
