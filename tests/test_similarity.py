@@ -3,7 +3,6 @@ inputs and ids are those of `grade`, bad inputs are skipped, pages are escaped a
 in a browser, and student code is never run."""
 
 import csv
-import json
 import os
 import random
 import shutil
@@ -12,14 +11,13 @@ import sys
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from grader import commands
 from grader.batch.discover import discover
 from grader.errors import GraderError
 from grader.report.index import write_index
-from grader.similarity import compare, fingerprints, inputs
+from grader.similarity import compare, fingerprints
 from grader.similarity.tokens import normalise
 from tests import similarity_classes as gen
 
