@@ -14,8 +14,9 @@ from pathlib import Path
 from grader import data as datasets
 from grader import text
 from grader.checks.context import CheckContext
+from grader.checks.oracle import Oracle
 from grader.checks.registry import KINDS, Fail, Pending
-from grader.errors import DataError, SubmissionError
+from grader.errors import DataError, GraderError, SubmissionError
 from grader.results import CheckResult, SubmissionResult, score
 from grader.sandbox import backends, workfiles
 from grader.sandbox.launch import Limits
@@ -38,6 +39,7 @@ class Options:
     slot: int = 0  # worker slot when grading in parallel
     device: str = "cpu"  # cpu | cuda: where training checks run (resolve "auto" with grader.devices)
     fork_server: bool = False  # fork children from a zygote that imported torch once (grader.sandbox.zygote)
+    expected_dir: str | None = None  # cache of the reference's expected values (default: the user's cache)
 
 
 def grade_file(path, rubric, options=Options(), on_check=None):
@@ -62,18 +64,20 @@ def grade_file(path, rubric, options=Options(), on_check=None):
     else:
         starter, workdir = backends.choose(options.sandbox)[0], Path(workfiles.make_workdir("grader-"))
     digest = hashlib.sha256(staged.source.encode("utf-8")).hexdigest()  # keys the secret relabelling
+    oracle = Oracle(rubric, limits, backends.choose(options.sandbox)[0], options.expected_dir)
     try:
         module_file = workdir / workfiles.put(workdir, ".py", staged.source.encode("utf-8"), f"{rubric.assignment}.py")
         results = []
         with ChildSession(workdir, module_file, rubric.assignment, limits, starter) as session:
             for check in checks:
-                result = run_check(check, session, workdir, loader, digest)
+                result = run_check(check, session, workdir, loader, digest, oracle)
                 results.append(result)
                 if on_check:
                     on_check(result)
             output = session.output()
         return SubmissionResult(rubric.assignment, staged.name, tuple(results), output, warnings)
     finally:
+        oracle.close()
         if options.fork_server:
             zygote.fresh_workdir()
         else:
@@ -86,11 +90,11 @@ def unusable_submission(rubric, name, problem, options=Options()):
     return SubmissionResult(rubric.assignment, name, tuple(_result(c, "error", problem, 0.0) for c in checks))
 
 
-def run_check(check, session, workdir, loader, digest=""):
+def run_check(check, session, workdir, loader, digest="", oracle=None):
     """Run one check; whatever happens becomes a CheckResult. `digest` (the submission's) keys the
-    secret relabelling of training checks (grader.relabel)."""
+    secret relabelling of training checks (grader.relabel); `oracle` gives the reference's answers."""
     started = time.monotonic()
-    ctx = CheckContext(check, session, workdir, loader, device=session.limits.device, digest=digest)
+    ctx = CheckContext(check, session, workdir, loader, device=session.limits.device, digest=digest, oracle=oracle)
     artifacts, value = (), None
     try:
         verdict = KINDS[check.kind].run(ctx)
@@ -104,6 +108,9 @@ def run_check(check, session, workdir, loader, digest=""):
         status, message = exc.status, exc.message
     except DataError:
         raise
+    except GraderError as exc:  # the course's set-up (e.g. its reference failed): not the student's fault
+        log.error("set-up error in check %s: %s", check.id, text.block(str(exc)))
+        status, message = "error", f"grader set-up error (not your fault; please report it to the course staff): {exc}"
     except Exception:
         # the traceback may quote values the child sent: escaped, it cannot reach the terminal raw
         log.error("internal error in check %s:\n%s", check.id, text.block(traceback.format_exc()))

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from grader.checks import registry
+from grader.checks.oracle import missing_in_reference
 from grader.errors import GraderError, RubricError
 
 RUBRIC_DIR = Path(__file__).resolve().parents[1] / "rubric"
@@ -134,6 +135,8 @@ def load_file(path):
             raise RubricError(path, check.id, "duplicate check id")
         seen.add(check.id)
         checks.append(check)
+    for check_id, problem in missing_in_reference(path, assignment, checks, registry.KINDS):
+        raise RubricError(path, check_id, problem)
     return Rubric(assignment, str(raw.get("title", assignment)), raw.get("dataset"), import_limit,
                   memory, tuple(checks), path, hashlib.sha256(raw_bytes).hexdigest())
 

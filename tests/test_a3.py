@@ -21,7 +21,6 @@ from click.testing import CliRunner
 
 from grader import rubric as rubrics
 from grader.checks import a3_data, a3_models, a3_training
-from grader.checks.cases import REFERENCE_IMPLS
 from grader.cli import main as cli
 from grader.grading import Options, grade_file
 from grader.report import render_report
@@ -150,14 +149,6 @@ def test_accuracy_threshold_is_at_or_below_the_calibrated_one(rubric):
     assert check.params["threshold"] <= calibrated["recommended_threshold"]
     assert calibrated["budget"]["epochs"] == check.params["epochs"]
     assert calibrated["budget"]["train_size"] == check.params["train_size"]
-
-
-def test_epochs_to_reach_reference():
-    impl = REFERENCE_IMPLS["a3_epochs_to_reach"]
-    assert impl({"accuracy": [0.7, 0.9, 0.95]}) == 2
-    assert impl({"accuracy": [0.91]}) == 1
-    assert impl({"accuracy": [0.5, 0.6]}) is None
-    assert impl({"accuracy": [0.5, 0.6]}, 0.55) == 2
 
 
 def test_class_names_are_matched_whole_and_without_case():

@@ -1,35 +1,40 @@
-"""function_cases and raises, proved both ways on tiny submissions (one child each)."""
+"""function_cases and raises, proved both ways on tiny submissions, with the course's reference
+solution as the oracle (grader.checks.oracle), and the comparison's diagnoses of tensors."""
 
+import numpy as np
 import pytest
 import torch
 import yaml
 
 from grader import rubric as rubrics
-from grader.checks.cases import REFERENCE_IMPLS, build_arg, compare, reference_impl
+from grader.checks.cases import build_arg
+from grader.checks.compare import compare, how_they_differ
+from grader.errors import RubricError
 from grader.grading import Options, grade_file
 from grader.sandbox.values import Tensor
 
-if "test_scale_sum" not in REFERENCE_IMPLS:
-    @reference_impl("test_scale_sum")
-    def _scale_sum(x, k=2):
-        return (x * k).sum(dim=0)
-
-    @reference_impl("test_out_size")
-    def _out_size(n, k, padding=0, stride=1):
-        return torch.nn.Conv2d(1, 1, k, stride=stride, padding=padding)(torch.zeros(1, 1, n, n)).shape[-1]
-
 RUBRIC = {"assignment": "toy", "checks": [
     {"id": "scale_sum", "title": "t", "kind": "function_cases", "points": 1, "visibility": "public", "time_limit": 10,
-     "params": {"function": "scale_sum", "reference": "test_scale_sum",
+     "params": {"function": "scale_sum",
                 "cases": [{"args": [{"tensor": {"shape": [3, 4], "seed": 1}}]},
                           {"args": [{"tensor": [[1, 2], [3, 4]]}], "kwargs": {"k": 3}}]}},
     {"id": "out_size", "title": "t", "kind": "function_cases", "points": 1, "visibility": "public", "time_limit": 10,
-     "params": {"function": "out_size", "reference": "test_out_size",
+     "params": {"function": "out_size",
                 "cases": [{"args": [28, 5]}, {"args": [7, 3], "kwargs": {"padding": 1, "stride": 2}}]}},
     {"id": "refuses", "title": "t", "kind": "raises", "points": 1, "visibility": "public", "time_limit": 10,
      "params": {"function": "pick", "args": ["nonsense"], "exception": "ValueError"}},
 ]}
 
+REFERENCE = '''
+import torch
+def scale_sum(x, k=2):
+    return (x * k).sum(dim=0)
+def out_size(n, k, padding=0, stride=1):
+    return torch.nn.Conv2d(1, 1, k, stride=stride, padding=padding)(torch.zeros(1, 1, n, n)).shape[-1]
+def pick(name):
+    if name != "ok":
+        raise ValueError(name)
+'''
 GOOD = '''
 def scale_sum(x, k=2):
     return (x * k).sum(dim=0)
@@ -57,36 +62,49 @@ def pick(name):
 '''
 
 
+def course(base, reference=REFERENCE, rubric=RUBRIC):
+    """A course folder: rubric/toy.yaml and reference_solutions/toy.py."""
+    (base / "rubric").mkdir(parents=True)
+    (base / "reference_solutions").mkdir()
+    (base / "reference_solutions" / "toy.py").write_text(reference)
+    path = base / "rubric" / "toy.yaml"
+    path.write_text(yaml.safe_dump(rubric))
+    return path
+
+
+@pytest.fixture(scope="module")
+def expected_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("expected")
+
+
 @pytest.fixture(scope="module")
 def rubric(tmp_path_factory):
-    path = tmp_path_factory.mktemp("rubric") / "toy.yaml"
-    path.write_text(yaml.safe_dump(RUBRIC))
-    return rubrics.load_file(path)
+    return rubrics.load_file(course(tmp_path_factory.mktemp("course")))
 
 
-def grade(tmp_path, rubric, source):
+def grade(tmp_path, rubric, source, expected_dir):
     path = tmp_path / "toy.py"
     path.write_text(source)
-    return {c.id: c for c in grade_file(path, rubric, Options(sandbox="process")).checks}
+    return {c.id: c for c in grade_file(path, rubric, Options(sandbox="process", expected_dir=expected_dir)).checks}
 
 
 @pytest.mark.sandbox
-def test_correct_functions_pass(tmp_path, rubric):
-    checks = grade(tmp_path, rubric, GOOD)
+def test_correct_functions_pass(tmp_path, rubric, expected_dir):
+    checks = grade(tmp_path, rubric, GOOD, expected_dir)
     assert {c.status for c in checks.values()} == {"passed"}, checks
 
 
 @pytest.mark.sandbox
-def test_wrong_functions_fail_with_the_call_in_the_message(tmp_path, rubric):
-    checks = grade(tmp_path, rubric, BAD)
+def test_wrong_functions_fail_with_the_call_in_the_message(tmp_path, rubric, expected_dir):
+    checks = grade(tmp_path, rubric, BAD, expected_dir)
     assert checks["scale_sum"].status == "failed" and "scale_sum(<tensor (3, 4)>)" in checks["scale_sum"].message
     assert checks["out_size"].status == "failed" and "should be an int" in checks["out_size"].message
     assert checks["refuses"].status == "failed" and "should raise ValueError" in checks["refuses"].message
 
 
 @pytest.mark.sandbox
-def test_wrong_exception_and_wrong_padding_fail(tmp_path, rubric):
-    checks = grade(tmp_path, rubric, WRONG_EXCEPTION)
+def test_wrong_exception_and_wrong_padding_fail(tmp_path, rubric, expected_dir):
+    checks = grade(tmp_path, rubric, WRONG_EXCEPTION, expected_dir)
     assert checks["scale_sum"].status == "passed"
     assert checks["out_size"].status == "failed" and "padding=1" in checks["out_size"].message
     assert checks["refuses"].status == "failed" and "KeyError" in checks["refuses"].message
@@ -95,8 +113,9 @@ def test_wrong_exception_and_wrong_padding_fail(tmp_path, rubric):
 def test_compare_is_strict_about_types():
     assert compare(True, 1, 0, 0) is not None  # a bool is not an int
     assert compare(3, 3, 0, 0) is None
-    assert compare(Tensor(torch.ones(2).numpy()), torch.ones(2), 1e-6, 0) is None
-    assert "shape" in compare(Tensor(torch.ones(3).numpy()), torch.ones(2), 1e-6, 0)
+    assert compare(Tensor(torch.ones(2).numpy()), Tensor(torch.ones(2).numpy()), 1e-6, 0) is None
+    assert "shape" in compare(Tensor(torch.ones(3).numpy()), Tensor(torch.ones(2).numpy()), 1e-6, 0)
+    assert "should be a tensor" in compare([1.0, 1.0], Tensor(torch.ones(2).numpy()), 1e-6, 0)
     assert compare([1, (2, 3)], [1, (2, 3)], 0, 0) is None
 
 
@@ -105,3 +124,51 @@ def test_build_arg_makes_seeded_tensors_and_tuples():
     assert torch.equal(a, build_arg({"tensor": {"shape": [2, 2], "seed": 5}}))
     assert build_arg({"tuple": [1, 2]}) == (1, 2)
     assert build_arg({"tensor": [1, 2], "dtype": "int64"}).dtype == torch.int64
+
+
+@pytest.mark.parametrize("change, phrase", [
+    (lambda w: -w, "wrong sign"),
+    (lambda w: 2.5 * w, "times 2.5"),
+    (lambda w: np.flip(w, axis=(0, 1)), "rotated by 180 degrees"),
+    (lambda w: w.T, "transpose"),
+    (lambda w: w[:-1], "off by one"),
+    (lambda w: w[None], "dimension of size 1"),
+])
+def test_compare_says_how_a_tensor_differs(change, phrase):
+    want = np.arange(12, dtype=np.float64).reshape(3, 4) - 4.5
+    message = compare(Tensor(np.ascontiguousarray(change(want))), Tensor(want), 1e-6, 0)
+    assert message and phrase in message, message
+    noisy = want + np.random.default_rng(0).normal(size=want.shape)
+    assert how_they_differ(noisy, want, 1e-6, 0) == ""
+
+
+def test_a_function_the_reference_lacks_is_refused_at_load(tmp_path):
+    with pytest.raises(RubricError, match="defines no 'out_size'") as caught:
+        rubrics.load_file(course(tmp_path, reference=REFERENCE.replace("def out_size", "def outsize")))
+    assert "check 'out_size'" in str(caught.value) and "toy.yaml" in str(caught.value)
+
+
+@pytest.mark.sandbox
+def test_expected_values_come_from_the_cache_once_computed(tmp_path):
+    """The reference's answers are cached; a changed reference is a new key; a broken reference
+    is the grader's set-up error, never the student's, and costs only the checks that need it."""
+    rubric = rubrics.load_file(course(tmp_path / "course"))
+    cache = tmp_path / "cache"
+    (tmp_path / "toy.py").write_text(GOOD)
+    first = grade_file(tmp_path / "toy.py", rubric, Options(sandbox="process", expected_dir=cache))
+    assert {c.status for c in first.checks} == {"passed"}
+    assert len(list(cache.rglob("*.frame"))) == 4  # one per case of the two function_cases checks
+    reference = tmp_path / "course" / "reference_solutions" / "toy.py"
+    stamp = {p: p.stat().st_mtime_ns for p in cache.rglob("*.frame")}
+    again = grade_file(tmp_path / "toy.py", rubric, Options(sandbox="process", expected_dir=cache))
+    assert {c.status for c in again.checks} == {"passed"}
+    assert {p: p.stat().st_mtime_ns for p in cache.rglob("*.frame")} == stamp  # read, not recomputed
+    reference.write_text(REFERENCE + "# changed\n")
+    grade_file(tmp_path / "toy.py", rubric, Options(sandbox="process", expected_dir=cache))
+    assert len(list(cache.rglob("*.frame"))) == 8  # a changed reference is a new key
+    reference.write_text(REFERENCE.replace("return (x * k).sum(dim=0)", "raise RuntimeError('broken')"))
+    broken = {c.id: c for c in grade_file(tmp_path / "toy.py", rubric,
+                                          Options(sandbox="process", expected_dir=tmp_path / "empty")).checks}
+    assert broken["scale_sum"].status == "error" and "not your fault" in broken["scale_sum"].message
+    assert "reference solution" in broken["scale_sum"].message
+    assert broken["out_size"].status == broken["refuses"].status == "passed"

@@ -10,23 +10,11 @@ import numpy as np
 
 from grader.checks import expect
 from grader.checks.a3_support import figure_report, module_report, npz_inputs
-from grader.checks.cases import reference_impl
 from grader.checks.context import CheckContext
 from grader.checks.registry import Artifact, Fail, Param, Verdict, check_kind, fraction, positive
 from grader.checks.training import min_accuracy as shared_min_accuracy
 from grader.data import subset
 from grader.sandbox.values import describe
-
-
-# ---- reference implementations (function_cases) ---------------------------------------------------
-
-@reference_impl("a3_epochs_to_reach")
-def epochs_to_reach(history, target=0.9):
-    """The 1-based epoch at which history["accuracy"] first reaches `target`, else None."""
-    for epoch, accuracy in enumerate(history["accuracy"], start=1):
-        if accuracy >= target:
-            return epoch
-    return None
 
 
 # ---- helpers --------------------------------------------------------------------------------------

@@ -1,33 +1,19 @@
-"""Check kinds that compare a student function with the parent's own computation on given cases.
+"""Check kinds that compare a student function with the reference solution's on given cases.
 
 `function_cases` calls the student's function on each case (hidden cases stay in the rubric) and
-compares the result with a reference implementation that runs here in the parent, registered with
-`@reference_impl("name")`. `raises` checks that bad input is refused with the right exception.
+compares the result with what the reference solution's function of the same name returns on the
+same arguments (grader.checks.oracle: the reference runs in its own child, the answers are
+cached). `raises` checks that bad input is refused with the right exception.
 
 Case arguments in YAML are plain values, or tagged: `{tensor: [[...]]}` (a literal float32
 tensor), `{tensor: {shape: [...], seed: n, low: 0, high: 1}}` (a seeded uniform tensor),
 `{tuple: [...]}`, with an optional `dtype: int64` beside `tensor`.
 """
 
-import math
-
-import numpy as np
-
+from grader.checks.compare import compare
 from grader.checks.registry import Fail, Param, Verdict, check_kind
 from grader.sandbox.session import ProbeFailure
 from grader.sandbox.values import Tensor, describe
-
-REFERENCE_IMPLS = {}
-
-
-def reference_impl(name):
-    """Register a parent-side reference implementation under `name` (refused twice)."""
-    def register(fn):
-        if name in REFERENCE_IMPLS:
-            raise ValueError(f"reference implementation {name!r} is registered twice")
-        REFERENCE_IMPLS[name] = fn
-        return fn
-    return register
 
 
 def build_arg(spec):
@@ -67,51 +53,6 @@ def _valid_cases(value):
     return None if value else "must not be empty"
 
 
-def compare(got, want, atol, rtol, where="the result"):
-    """None when `got` (decoded from the child) matches `want` (computed here), else why not."""
-    import torch
-
-    if isinstance(want, torch.Tensor):
-        want = want.detach().double().numpy()
-        if isinstance(got, Tensor):
-            got = got.array
-        if type(got) is not np.ndarray or got.dtype.kind not in "biuf":
-            return f"{where} should be a tensor, but it is {describe(got)}"
-        if got.shape != want.shape:
-            return f"{where} has shape {got.shape}, but it should have shape {want.shape}"
-        if not np.allclose(got.astype(np.float64), want, atol=atol, rtol=rtol, equal_nan=False):
-            worst = float(np.nanmax(np.abs(got.astype(np.float64) - want))) if got.size else 0.0
-            return f"{where} differs from the expected values (largest difference {worst:.4g})"
-        return None
-    if type(want) is bool or want is None or type(want) is str:
-        return None if (type(got) is type(want) and got == want) else f"{where} is {describe(got)}, expected {want!r}"
-    if type(want) is int:
-        if type(got) is not int:
-            return f"{where} should be an int, but it is {describe(got)}"
-        return None if got == want else f"{where} is {got}, expected {want}"
-    if type(want) is float:
-        if type(got) not in (int, float) or not math.isclose(got, want, rel_tol=rtol, abs_tol=atol):
-            return f"{where} is {describe(got)}, expected {want:.6g}"
-        return None
-    if type(want) in (list, tuple):
-        if type(got) not in (list, tuple) or len(got) != len(want):
-            return f"{where} should be a sequence of {len(want)} items, but it is {describe(got)}"
-        for index, (g, w) in enumerate(zip(got, want)):
-            problem = compare(g, w, atol, rtol, f"{where}[{index}]")
-            if problem:
-                return problem
-        return None
-    if type(want) is dict:
-        if type(got) is not dict or set(got) != set(want):
-            return f"{where} should be a dict with keys {sorted(want)}, but it is {describe(got)}"
-        for key in want:
-            problem = compare(got[key], want[key], atol, rtol, f"{where}[{key!r}]")
-            if problem:
-                return problem
-        return None
-    raise TypeError(f"reference value of unsupported type {type(want).__name__}")
-
-
 def _call_text(function, args, kwargs):
     parts = [_short_arg(a) for a in args] + [f"{k}={_short_arg(v)}" for k, v in kwargs.items()]
     return f"{function}({', '.join(parts)})"
@@ -126,24 +67,20 @@ def _short_arg(value):
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-@check_kind("function_cases", probes=("call",),
-            function=Param((str,)),
-            reference=Param((str,), doc="name of a parent-side implementation registered with @reference_impl"),
+@check_kind("function_cases", probes=("call",), oracle=("function",),
+            function=Param((str,), doc="the function of the student and of the reference solution"),
             cases=Param((list,), validate=_valid_cases),
             atol=Param((float,), default=1e-5),
             rtol=Param((float,), default=1e-4))
 def function_cases(ctx):
-    """The student's function returns what the parent's reference computes, on every case."""
+    """The student's function returns what the reference solution's returns, on every case."""
     p = ctx.params
-    impl = REFERENCE_IMPLS.get(p["reference"])
-    if impl is None:
-        raise Fail(f"rubric error: no reference implementation named {p['reference']!r}")
     for case in p["cases"]:
         args = [build_arg(a) for a in case.get("args", [])]
         kwargs = {k: build_arg(v) for k, v in case.get("kwargs", {}).items()}
-        want = impl(*args, **kwargs)
-        got = ctx.probe("call", f"`{p['function']}`", call_args=[_for_child(a) for a in args],
-                        function=p["function"], kwargs=_encoded(kwargs))
+        request = dict(call_args=[_for_child(a) for a in args], function=p["function"], kwargs=_encoded(kwargs))
+        want = ctx.expected("call", f"`{p['function']}`", **request)
+        got = ctx.probe("call", f"`{p['function']}`", **request)
         problem = compare(got, want, p["atol"], p["rtol"], f"`{_call_text(p['function'], args, kwargs)}`")
         if problem:
             raise Fail(problem)

@@ -5,7 +5,6 @@
 - `fdn_autoencoder` / `fdn_max_reconstruction_error`: the autoencoder's interface, then its
   reconstruction error on held-out Fashion-MNIST images after a short training run with the
   grader's loop; the threshold (an upper bound) is calibrated by `grader calibrate`.
-- `@reference_impl("fdn_flatten_images")`, `@reference_impl("fdn_gram_matrix")` for function_cases.
 """
 
 import functools
@@ -14,26 +13,9 @@ import math
 import numpy as np
 
 from grader.checks import expect
-from grader.checks.cases import reference_impl
 from grader.checks.fdn_plots import panel_figure
 from grader.checks.registry import Artifact, Fail, Param, Verdict, check_kind, positive
 from grader.sandbox.values import Tensor
-
-# ---- reference implementations for function_cases ----------------------------------------------------
-
-@reference_impl("fdn_flatten_images")
-def flatten_images(x):
-    """(N, C, H, W) -> (N, C*H*W)."""
-    return x.reshape(x.shape[0], -1)
-
-
-@reference_impl("fdn_gram_matrix")
-def gram_matrix(features):
-    """(C, H, W) -> F Fᵀ / (H W) with F the (C, H W) reshape, computed in float64."""
-    channels, height, width = features.shape
-    flat = features.double().reshape(channels, height * width)
-    return flat @ flat.T / (height * width)
-
 
 # ---- transfer learning ------------------------------------------------------------------------------
 

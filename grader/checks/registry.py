@@ -74,6 +74,7 @@ class CheckKind:
     uses_data: bool = False
     threshold_direction: str | None = None  # None, "at_least" or "at_most" (see THRESHOLD_DIRECTIONS)
     probes: tuple = ()  # names of the child-side probes it asks for (grader.sandbox.probes)
+    oracle: tuple = ()  # its parameters naming functions or values the reference solution must define
 
     def worst(self, values):
         """The worst of measured `values` for this kind's threshold direction."""
@@ -87,10 +88,13 @@ class CheckKind:
 KINDS: dict[str, CheckKind] = {}
 
 
-def check_kind(name, /, *, uses_data=False, threshold_direction=None, probes=(), **params):
+def check_kind(name, /, *, uses_data=False, threshold_direction=None, probes=(), oracle=(), **params):
     """Register `run(ctx) -> Verdict` as check kind `name` accepting `params` (name -> Param);
     `probes` names every child-side probe the kind asks for (`ctx.probe` refuses any other, and a
     rubric using the kind is refused when one of them is not a probe of grader.sandbox.probes);
+    `oracle` names the string parameters that name what the reference solution must define (the
+    kind asks `ctx.expected` for its answers; a rubric naming something the reference lacks is
+    refused when it loads);
     `uses_data` kinds need the rubric's data set, which is loaded before any student code runs;
     `threshold_direction` ("at_least" or "at_most") marks a kind whose measured value must clear
     its parameter `threshold`, which calibration and verification then cover. (The keyword is not
@@ -107,12 +111,14 @@ def check_kind(name, /, *, uses_data=False, threshold_direction=None, probes=(),
 
     if type(probes) is not tuple or not all(type(p) is str and p for p in probes):
         raise TypeError(f"check kind {name!r}: probes must be a tuple of probe names, not {probes!r}")
+    if type(oracle) is not tuple or not all(p in params and params[p].types == (str,) for p in oracle):
+        raise TypeError(f"check kind {name!r}: oracle must be a tuple of its own string parameters, not {oracle!r}")
 
     def register(run):
         if name in KINDS:
             raise ValueError(f"check kind {name!r} is registered twice ({KINDS[name].run.__module__} and {run.__module__})")
         KINDS[name] = CheckKind(name, params, run, (run.__doc__ or "").strip(), uses_data, threshold_direction,
-                                probes)
+                                probes, oracle)
         return run
     return register
 
