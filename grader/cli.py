@@ -1,29 +1,84 @@
 """The `grader` command: thin click wrappers over keyword-only functions in grader.commands."""
 
+import functools
 import sys
 
 import click
 
-from grader import commands, text
+from grader import commands, course, errors, terminal, text
 from grader.batch.runner import Interrupted
-from grader.errors import GraderError
+from grader.errors import EXIT_INTERRUPTED, EXIT_USAGE, GraderError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
+
+
+def _fail(message, code):
+    click.echo(message, err=True)
+    sys.exit(code)
 
 
 class _Group(click.Group):
-    """Prints `Error: ...` with the error's exit code for every GraderError."""
+    """Every user error of every command is one `Error: ...` line and an exit code (grader.errors):
+    2 for usage and set-up, 130 for Ctrl-C; a traceback only for a bug of the grader itself."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        course.set_course(None)  # --course holds for one invocation (CliRunner runs many in a process)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            hint = f" (see: {exc.ctx.command_path} -h)" if exc.ctx else ""
+            _fail(f"Error: {' '.join(exc.format_message().split())}{hint}", EXIT_USAGE)
+        except click.ClickException as exc:
+            _fail(f"Error: {' '.join(exc.format_message().split())}", exc.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            _fail("Interrupted (Ctrl-C)", EXIT_INTERRUPTED)
+        sys.exit(code if type(code) is int else 0)
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except GraderError as exc:
-            click.echo(f"Error: {text.block(str(exc))}", err=True)  # it may quote a student's file name
-            sys.exit(exc.exit_code)
+            _fail(f"Error: {text.inline(str(exc), 'check_message')}", exc.exit_code)  # may quote a student's name
+        except OSError as exc:
+            if exc.filename is None:
+                raise  # not about a file the user named: ours
+            what = f"{exc.filename}" + (f" -> {exc.filename2}" if exc.filename2 else "")
+            _fail(f"Error: {text.inline(what)}: {exc.strerror or type(exc).__name__}", EXIT_USAGE)
+
+    def format_commands(self, ctx, formatter):
+        """The command list with each command's whole first sentence (click cuts it at 45 characters)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
-@click.group(cls=_Group)
+@click.group(cls=_Group, context_settings=CONTEXT)
 @click.version_option(package_name="grader")
 def main():
-    """Grade PyTorch CNN assignments in a sandbox and write feedback reports."""
+    """Grade PyTorch CNN assignments in a sandbox and write feedback reports.
+
+    Exit codes: 0 done (every check passed), 1 checks failed, 2 usage or set-up error, 130 interrupted.
+    The course (rubric/, reference_solutions/, student_template/) is --course DIR, else GRADER_COURSE,
+    else the nearest folder at or above the current one holding rubric/ and reference_solutions/."""
+
+
+def _set_course(ctx, param, value):
+    if value:
+        course.set_course(value)
+    return value
+
+
+_course = click.option("--course", type=click.Path(file_okay=False), expose_value=False, is_eager=True,
+                       callback=_set_course, metavar="DIR",
+                       help="Course folder (rubric/, reference_solutions/, student_template/); default: "
+                            "GRADER_COURSE, else the nearest course folder at or above the current one.")
 
 
 _assignment = click.option("--assignment", "-a", help="Assignment name (default: inferred from the file name).")
@@ -41,19 +96,29 @@ _data_dir = click.option("--data-dir", type=click.Path(file_okay=False), envvar=
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @_assignment
 @click.option("--only", multiple=True, help="Run only this check id (repeatable).")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write results.json here.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Also write results.json here (- for stdout: the table then goes to stderr).")
 @click.option("--html", "html_out", type=click.Path(dir_okay=False), help="Also write the HTML report here.")
 @_data_dir
 @_sandbox
 @_rubric
 @_device
+@_course
 def check(file, assignment, only, json_out, html_out, data_dir, sandbox, rubric_file, device):
-    """Run the public checks on FILE and print what passed and why not.
+    """Run the public checks on FILE and print what passed, why not, and what to fix first.
 
-    Exits 0 when every public check passes (or awaits a TA), 1 when any fails, 2 on a usage or set-up error."""
-    result = commands.check(file=file, assignment=assignment, only=only, json_out=json_out,
+    Exits 0 when every public check passes (or awaits a TA), 1 when any fails, 2 on a usage or
+    set-up error, 130 when interrupted. Colour on a terminal unless NO_COLOR is set."""
+    errors.output_file(json_out, "--json")
+    errors.output_file(html_out, "--html")
+    to_stdout = json_out == "-"
+    echo = functools.partial(click.echo, err=True) if to_stdout else click.echo
+    colour = terminal.colour_enabled(sys.stderr if to_stdout else sys.stdout)
+    result = commands.check(file=file, assignment=assignment, only=only, json_out=None if to_stdout else json_out,
                             html_out=html_out, data_dir=data_dir, sandbox=sandbox, rubric_file=rubric_file,
-                            device=device, echo=click.echo)
+                            device=device, echo=echo, colour=colour)
+    if to_stdout:
+        click.echo(result.dumps(), nl=False)
     sys.exit(0 if all(c.status in ("passed", "pending") for c in result.checks) else 1)
 
 
@@ -76,6 +141,7 @@ def check(file, assignment, only, json_out, html_out, data_dir, sandbox, rubric_
 @_sandbox
 @_rubric
 @_device
+@_course
 def grade(paths, assignment, out_dir, workers, resume, threads, scheduler, fork_server, manual_scores, data_dir,
           sandbox, rubric_file, device):
     """Run all checks (public and hidden) on every submission in PATHS.
@@ -85,6 +151,9 @@ def grade(paths, assignment, out_dir, workers, resume, threads, scheduler, fork_
     <out>/grades.csv, <out>/results.jsonl and <out>/index.html. With --manual-scores, a TA's scores
     replace the points of the checks awaiting a person; --resume grades again a submission whose
     manual scores changed."""
+    if scheduler:
+        errors.require_module("distributed", "--scheduler needs Dask: pip install 'grader[dask]'")
+    errors.output_folder(out_dir, "--out")
     try:
         commands.grade(paths=paths, assignment=assignment, out_dir=out_dir, workers=workers, resume=resume,
                        data_dir=data_dir, sandbox=sandbox, rubric_file=rubric_file, scheduler=scheduler,
@@ -96,11 +165,17 @@ def grade(paths, assignment, out_dir, workers, resume, threads, scheduler, fork_
 
 
 @main.command()
-@click.argument("assignment", required=False)
+@click.argument("positional", required=False, metavar="[ASSIGNMENT]")
+@click.option("--assignment", "-a", help="Only this assignment (default: every reference solution).")
 @click.option("--check", "check_only", is_flag=True, help="Only check that the committed template is up to date.")
-def assign(assignment, check_only):
-    """Generate student_template/ (module and notebook) from reference_solutions/."""
-    stale = commands.assign(assignment=assignment, check_only=check_only, echo=click.echo)
+@_course
+def assign(positional, assignment, check_only):
+    """Generate student_template/ (module and notebook) from reference_solutions/.
+
+    Exits 1 with --check when a committed template is stale."""
+    if positional and assignment and positional != assignment:
+        raise click.UsageError(f"two assignments given: {positional} and -a {assignment}")
+    stale = commands.assign(assignment=assignment or positional, check_only=check_only, echo=click.echo)
     sys.exit(1 if check_only and stale else 0)
 
 
@@ -109,6 +184,7 @@ def assign(assignment, check_only):
 @click.option("--seeds", default=5, show_default=True, type=click.IntRange(2, 50), help="Seeds to run.")
 @_data_dir
 @_sandbox
+@_course
 def calibrate(assignment, seeds, data_dir, sandbox):
     """Run the reference's threshold checks (accuracy, reconstruction error) over several seeds and
     record the recommended thresholds beside the rubric."""
@@ -119,10 +195,11 @@ def calibrate(assignment, seeds, data_dir, sandbox):
 @click.option("--assignment", "-a", help="Only this assignment (default: every reference solution).")
 @click.option("--seeds", default=3, show_default=True, type=click.IntRange(1, 20),
               help="Extra seeds on which the reference must clear each accuracy threshold.")
-@click.option("--root", type=click.Path(file_okay=False, exists=True), default=str(commands.ROOT),
-              show_default=True, help="Course repository to verify.")
+@click.option("--root", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Course folder to verify (the same as --course).")
 @_data_dir
 @_sandbox
+@_course
 def verify(assignment, seeds, root, data_dir, sandbox):
     """Check the course repository: rubrics, reference full marks, templates empty and in sync.
 
@@ -135,20 +212,28 @@ def verify(assignment, seeds, root, data_dir, sandbox):
 @main.command()
 @click.option("--assignment", "-a", required=True, help="Assignment to hand out.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Bundle folder.")
-def release(assignment, out_dir):
-    """Write the student bundle: template (.py, .ipynb), public rubric, README. Nothing hidden."""
-    commands.release(assignment=assignment, out_dir=out_dir, echo=click.echo)
+@click.option("--wheel/--no-wheel", default=True, show_default=True,
+              help="Put the grader's wheel in the bundle, so students install it offline from the bundle alone.")
+@_course
+def release(assignment, out_dir, wheel):
+    """Write the student bundle: template (.py, .ipynb), public rubric, the grader's wheel, README.
+
+    Nothing hidden. The README's install line installs from the bundle alone, keeping the
+    student's own torch."""
+    errors.output_folder(out_dir, "--out")
+    commands.release(assignment=assignment, out_dir=out_dir, wheel=wheel, echo=click.echo)
 
 
-@main.group()
+@main.group(cls=_Group)
 def export():
-    """Export an assignment's autograder to another platform."""
+    """Export an autograder (Gradescope) or a graded class's gradebook (Canvas, Moodle)."""
 
 
 @export.command("gradescope")
 @click.option("--assignment", "-a", required=True, help="Assignment to export.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The autograder zip to write.")
 @_sandbox
+@_course
 def export_gradescope(assignment, out, sandbox):
     """A Gradescope autograder zip: setup.sh, run_autograder, the grader and the full rubric."""
     commands.export_gradescope(assignment=assignment, out=out, sandbox=sandbox, echo=click.echo)
@@ -177,3 +262,23 @@ def similarity(paths, assignment, out_dir, archives, threshold, min_tokens, excl
     Student code is only read, never run."""
     commands.similarity(paths=paths, assignment=assignment, out_dir=out_dir, archives=archives, threshold=threshold,
                         min_tokens=min_tokens, excludes=excludes, echo=click.echo)
+
+
+@main.command()
+@click.option("--out", type=click.Path(dir_okay=False, allow_dash=True), default="-", show_default=True,
+              help="Where to write the schema (- for stdout).")
+def schema(out):
+    """Write the JSON Schema of the rubric format (every check kind and its parameters) for editors.
+
+    In VS Code (YAML extension), start a rubric with `# yaml-language-server: $schema=rubric.schema.json`."""
+    from grader import schema as schemas
+
+    errors.output_file(out, "--out")
+    if out == "-":
+        click.echo(schemas.dumps(), nl=False)
+    else:
+        from grader.report.render import atomic_write
+        from pathlib import Path
+
+        atomic_write(Path(out), schemas.dumps())
+        click.echo(f"wrote {out}", err=True)

@@ -6,12 +6,13 @@ from grader import data as datasets
 from grader import devices
 from grader import manual
 from grader import rubric as rubrics
-from grader import text
+from grader import terminal, text
+from grader import course as courses
 from grader.batch.discover import discover
 from grader.batch.runner import grade_all
 from grader.batch.store import Store
 from grader.checks import KINDS
-from grader.errors import GraderError
+from grader.errors import GraderError, did_you_mean
 from grader.grading import Options, grade_file
 from grader.report.index import write_index
 from grader.report import write_report
@@ -66,12 +67,16 @@ def _warn_if_differs(rubric, echo):
 
 
 def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_dir=None, sandbox="auto",
-          rubric_file=None, device="cpu", echo=print):
-    """Public checks on one file, a table on the terminal, optional JSON and HTML outputs."""
+          rubric_file=None, device="cpu", echo=print, colour=False):
+    """Public checks on one file, a table on the terminal (coloured when `colour`), what to fix
+    first, optional JSON and HTML outputs."""
     rubric = load_rubric(assignment, rubric_file, file, beside=True, echo=echo)
     unknown = sorted(set(only) - {c.id for c in rubric.checks})
     if unknown:
-        raise GraderError(f"no check with id {', '.join(unknown)} in {rubric.path.name}")
+        public = [c.id for c in rubric.selected(("public",))]
+        raise GraderError(f"no check with id {', '.join(unknown)} in {rubric.path.name}"
+                          f"{did_you_mean(unknown[0], public) if len(unknown) == 1 else ''}; "
+                          f"its public checks: {', '.join(public)}")
     hidden = sorted(set(only) - {c.id for c in rubric.selected(("public",))})
     if hidden:
         raise GraderError(f"check {', '.join(hidden)} is hidden: it runs only when staff grade with `grader grade`")
@@ -79,9 +84,11 @@ def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_
                       device=devices.resolve(device))
     _warn(options, echo)
     echo(f"Checking {text.inline(file)} against {rubric.assignment} (public checks)")
-    result = grade_file(file, rubric, options, on_check=lambda r: echo(_row(r)))
+    result = grade_file(file, rubric, options, on_check=lambda r: echo(_row(r, colour)))
     echo(f"Score: {_num(result.score)} / {_num(result.max_score)} "
          f"({sum(c.status == 'passed' for c in result.checks)} of {len(result.checks)} checks passed)")
+    for line in terminal.fix_first(result, text.inline(Path(file).name), _num):
+        echo(line)
     if json_out:
         atomic_write(Path(json_out), result.dumps())
     if html_out:
@@ -140,22 +147,26 @@ def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=
     return results
 
 
-def assign(*, assignment=None, check_only=False, echo=print):
-    """Regenerate student templates; with check_only, report (and return) the stale files."""
+def assign(*, assignment=None, check_only=False, root=None, echo=print):
+    """Regenerate student templates of the course; with check_only, report (and return) the stale files."""
     from grader import assign as assigning  # nbformat: only needed here
-    references = sorted((ROOT / "reference_solutions").glob(f"{assignment or '*'}.py"))
+    root = Path(root) if root else courses.root()
+    folder = courses.part(root, "reference_solutions", "grader assign")
+    references = sorted(folder.glob(f"{assignment or '*'}.py"))
     if not references:
-        raise GraderError(f"no reference solution for '{assignment}' in {ROOT / 'reference_solutions'}")
+        known = [p.stem for p in folder.glob("*.py")]
+        raise GraderError(f"no reference solution for '{assignment}' in {folder}"
+                          + (did_you_mean(assignment, known, "known") if assignment else ""))
     stale = []
     for reference in references:
         for name, text in assigning.expected_outputs(reference).items():
-            target = ROOT / "student_template" / name
+            target = root / "student_template" / name
             if target.is_file() and target.read_text(encoding="utf-8") == text:
                 continue
             stale.append(target)
             if not check_only:
                 atomic_write(target, text)
-            echo(f"{'stale' if check_only else 'wrote'}: {target.relative_to(ROOT)}")
+            echo(f"{'stale' if check_only else 'wrote'}: {target.relative_to(root)}")
     if not stale:
         echo("templates are up to date")
     return stale
@@ -168,9 +179,10 @@ def _warn(options, echo):
         echo(warning, err=True) if echo is not print else print(warning)
 
 
-def _row(result):
+def _row(result, colour=False):
     mark = STATUS_MARK.get(result.status, result.status.upper())
-    head = f"  {mark:<8}{_num(result.points):>4} / {_num(result.max_points):<4} {result.id}: {result.title}"
+    head = (f"  {terminal.paint(result.status, f'{mark:<8}', colour)}{_num(result.points):>4} / "
+            f"{_num(result.max_points):<4} {result.id}: {result.title}")
     if result.status == "passed" or not result.message:
         return head
     return head + "\n" + "\n".join("            " + line for line in result.message.splitlines())
@@ -180,12 +192,15 @@ def _num(value):
     return int(value) if float(value).is_integer() else round(value, 2)
 
 
-def calibrate(*, assignment, seeds=5, data_dir=None, sandbox="auto", echo=print):
+def calibrate(*, assignment, seeds=5, data_dir=None, sandbox="auto", root=None, echo=print):
     """Calibrate the accuracy thresholds of `assignment` on its reference; write the record."""
     from grader import calibrate as calibration
 
-    rubric = rubrics.load(assignment)
-    reference = ROOT / "reference_solutions" / f"{assignment}.py"
+    root = Path(root) if root else courses.root()
+    rubric = rubrics.load_file(rubrics.rubric_path(assignment, dirs=[courses.part(root, "rubric", "grader calibrate")]))
+    reference = courses.part(root, "reference_solutions", "grader calibrate") / f"{assignment}.py"
+    if not reference.is_file():
+        raise GraderError(f"no reference solution {reference} to calibrate {assignment} on")
     echo(f"Calibrating {assignment} on {reference.name} over {seeds} seeds")
     record = calibration.calibrate(rubric, reference, seeds, options=Options(data_dir=data_dir, sandbox=sandbox))
     for check in record["checks"]:
@@ -194,10 +209,13 @@ def calibrate(*, assignment, seeds=5, data_dir=None, sandbox="auto", echo=print)
     return record
 
 
-def verify(*, assignment=None, seeds=3, root=ROOT, sandbox="auto", data_dir=None, echo=print):
-    """Verify the course repository; returns True when everything holds."""
+def verify(*, assignment=None, seeds=3, root=None, sandbox="auto", data_dir=None, echo=print):
+    """Verify the course folder; returns True when everything holds."""
     from grader import verify as verifying
 
+    root = Path(root).resolve() if root else courses.root()
+    for part in ("rubric", "reference_solutions", "student_template"):
+        courses.part(root, part, "grader verify")
     options = Options(data_dir=data_dir, sandbox=sandbox)
     _warn(options, echo)
     findings = verifying.verify(Path(root), assignment, seeds, options, echo)
@@ -208,22 +226,22 @@ def verify(*, assignment=None, seeds=3, root=ROOT, sandbox="auto", data_dir=None
     return not failed
 
 
-def release(*, assignment, out_dir, root=ROOT, echo=print):
-    """Write the student bundle (template, public rubric, README) of `assignment`."""
+def release(*, assignment, out_dir, root=None, wheel=True, echo=print):
+    """Write the student bundle (template, public rubric, the grader's wheel, README) of `assignment`."""
     from grader.release import release as write_bundle
 
-    written = write_bundle(root, assignment, out_dir)
+    written = write_bundle(root or courses.root(), assignment, out_dir, wheel=wheel)
     for path in written:
         echo(f"wrote {path}")
-    echo(f"Students run: grader check {assignment}.py  (inside {out_dir})")
+    echo(f"Students follow {Path(out_dir) / 'README.md'}: install from the bundle, then grader check {assignment}.py")
     return written
 
 
-def export_gradescope(*, assignment, out, root=ROOT, sandbox="auto", echo=print):
+def export_gradescope(*, assignment, out, root=None, sandbox="auto", echo=print):
     """Write a Gradescope autograder zip of `assignment`."""
     from grader.release import export_gradescope as write_zip
 
-    path = write_zip(root, assignment, out, sandbox)
+    path = write_zip(root or courses.root(), assignment, out, sandbox)
     echo(f"wrote {path}: upload it as the assignment's autograder on Gradescope")
     return path
 

@@ -1,7 +1,9 @@
 """Handing out and exporting: the student bundle, and a Gradescope autograder.
 
-The student bundle holds the template (.py and .ipynb), the public part of the rubric and a short
-README; nothing hidden (no hidden check, its parameters or thresholds, no reference code). The
+The student bundle holds the template (.py and .ipynb), the public part of the rubric, the
+grader's own wheel (grader.wheel: installing it keeps the student's torch) and a README whose
+install line works from the bundle alone; nothing hidden (no hidden check, its parameters or
+thresholds, no reference code). The
 Gradescope autograder holds the grader's source and the full rubric; its `run_autograder` grades
 `/autograder/submission/` and writes `/autograder/results/results.json`.
 """
@@ -23,13 +25,33 @@ Your files: `{name}.py` (or the notebook `{name}.ipynb`: hand in one of them). E
 what to do in its docstring; replace each `raise NotImplementedError(...)` with your code and each
 `None` answer with your value.
 
-Check your work before handing in (the grader must be installed, e.g. `pip install grader`):
+## Install the checker (once)
+
+In a terminal, in this folder, with the Python you work with (it keeps your torch and torchvision;
+it needs Python 3.11 or newer and torch 2.2 or newer):
+
+    {install}
+
+In Jupyter or Colab, upload this folder's files and run `%pip install ./{wheel}` in a cell.
+
+## Check your work before handing in
 
     grader check {name}.py          # or: grader check {name}.ipynb
 
-It runs the public checks ({count} of them, {points:g} points) on your file and prints what passed
-and why not; `--html report.html` also writes a report with your figures. More checks, hidden here,
-run when your work is graded, so make every function right, not just the checked cases.
+It runs the public checks ({count} of them, {points:g} points) on your file and prints what passed,
+why not, and what to fix first; `--html report.html` also writes a report with your figures.
+
+Inside a notebook (Jupyter, Colab), after running your cells, in a new cell:
+
+    from grader import notebook
+    notebook.check()                # or one check: notebook.check("{first}")
+
+It runs the same public checks on the code you ran and shows the table in the notebook. Where
+bubblewrap is not installed (Colab, macOS, Windows) your self-check runs without the sandbox; the
+course's grading always runs in it.
+
+More checks, hidden here, run when your work is graded, so make every function right, not just
+the checked cases.
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -72,24 +94,39 @@ def public_rubric(rubric):
     return yaml.safe_dump(raw, sort_keys=False)
 
 
-def release(root, name, out):
+def install_line(wheel_name):
+    """The README's install command: the bundled wheel, from the bundle's folder."""
+    return f"python -m pip install ./{wheel_name}"
+
+
+def release(root, name, out, wheel=True):
     """Write the student bundle of assignment `name` into `out`; returns the files written."""
     root, out = Path(root), Path(out)
     rubric = load(name, root / "rubric")
     sources = [root / "student_template" / f"{name}.py", root / "student_template" / f"{name}.ipynb"]
     missing = [str(p) for p in sources if not p.is_file()]
     if missing:
-        raise GraderError(f"no template: {', '.join(missing)}; run `grader assign {name}` first")
+        raise GraderError(f"no template: {', '.join(missing)}; run `grader assign -a {name}` first")
     (out / "rubric").mkdir(parents=True, exist_ok=True)
     written = []
     for source in sources:
         shutil.copyfile(source, out / source.name)
         written.append(out / source.name)
     (out / "rubric" / f"{name}.yaml").write_text(public_rubric(rubric), encoding="utf-8")
+    written.append(out / "rubric" / f"{name}.yaml")
+    if wheel:
+        from grader.wheel import build
+
+        for old in out.glob("grader-*.whl"):
+            old.unlink()
+        written.append(build(out))
     public = rubric.selected(("public",))
-    (out / "README.md").write_text(README.format(title=rubric.title, name=name, count=len(public),
-                                                 points=sum(c.points for c in public)), encoding="utf-8")
-    return written + [out / "rubric" / f"{name}.yaml", out / "README.md"]
+    wheel_name = written[-1].name if wheel else "grader-<version>-py3-none-any.whl"
+    (out / "README.md").write_text(README.format(
+        title=rubric.title, name=name, count=len(public), points=sum(c.points for c in public),
+        install=install_line(wheel_name), wheel=wheel_name, first=public[0].id if public else "check_id"),
+        encoding="utf-8")
+    return written + [out / "README.md"]
 
 
 def export_gradescope(root, name, out_zip, sandbox="auto"):

@@ -12,7 +12,7 @@ import yaml
 
 from grader.checks import registry
 from grader.checks.oracle import missing_in_reference
-from grader.errors import GraderError, RubricError
+from grader.errors import GraderError, RubricError, did_you_mean
 
 RUBRIC_DIR = Path(__file__).resolve().parents[1] / "rubric"
 VISIBILITIES = ("public", "hidden")
@@ -53,18 +53,20 @@ class Rubric:
 
 
 def course_dirs():
-    """The course's own rubric folders: the current folder's rubric/ when the current folder is a
-    course repository (it has reference_solutions/ too), then the course repository of this package."""
-    cwd = Path.cwd()
-    dirs = [cwd / "rubric"] if (cwd / "reference_solutions").is_dir() else []
-    return _existing(dirs + [RUBRIC_DIR])
+    """The course's own rubric folders (grader.course: --course, GRADER_COURSE, the nearest course
+    folder at or above the current one, then this package's repository in a development install)."""
+    from grader import course
+
+    return _existing([folder / "rubric" for folder in course.candidates()])
 
 
 def search_dirs(near=None):
     """Where `grader check` looks for rubrics: beside the submission (a release bundle's rubric/),
-    the current folder's rubric/, then the course's. `grader grade` uses course_dirs() only: a
-    student's file never chooses the rubric it is graded on."""
-    dirs = ([Path(near).resolve().parent / "rubric"] if near else []) + [Path.cwd() / "rubric"]
+    the nearest rubric/ at or above the current folder, then the course's. `grader grade` uses
+    course_dirs() only: a student's file never chooses the rubric it is graded on."""
+    cwd = Path.cwd().resolve()
+    above = next((f / "rubric" for f in (cwd, *cwd.parents) if (f / "rubric").is_dir()), cwd / "rubric")
+    dirs = ([Path(near).resolve().parent / "rubric"] if near else []) + [above]
     return _existing(dirs + course_dirs())
 
 
@@ -113,7 +115,7 @@ def load_file(path):
     try:
         raw = yaml.safe_load(raw_bytes)
     except yaml.YAMLError as exc:
-        raise RubricError(path, None, f"not valid YAML: {exc}") from None
+        raise _yaml_error(path, exc) from None
     if type(raw) is not dict:
         raise RubricError(path, None, "the rubric must be a mapping with 'assignment' and 'checks'")
     unknown = sorted(set(raw) - TOP_KEYS)
@@ -159,6 +161,9 @@ def _load_check(entry, index, path):
         raise RubricError(path, check_id, f"'visibility' must be one of {', '.join(VISIBILITIES)}")
     points = _number(entry["points"], path, check_id, "points", allow_zero=True)
     time_limit = _number(entry["time_limit"], path, check_id, "time_limit")
+    if type(entry["kind"]) is not str or entry["kind"] not in registry.KINDS:
+        raise RubricError(path, check_id, f"unknown kind {entry['kind']!r}"
+                          + (did_you_mean(entry["kind"], registry.KINDS) or " (`grader schema` lists every kind)"))
     params, problem = registry.validate_params(entry["kind"], entry.get("params", {}))
     if problem:
         raise RubricError(path, check_id, problem)
@@ -166,6 +171,16 @@ def _load_check(entry, index, path):
     if type(seed) is not int:
         raise RubricError(path, check_id, "'seed' must be an int")
     return Check(check_id, entry["title"], entry["kind"], points, entry["visibility"], time_limit, params, seed)
+
+
+def _yaml_error(path, exc):
+    """A YAML syntax error as one line: file:line:column and what the parser says."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = " ".join(str(p) for p in (getattr(exc, "context", None), getattr(exc, "problem", None)) if p)
+    problem = " ".join((problem or str(exc)).split())
+    if mark is None:
+        return RubricError(path, None, f"not valid YAML: {problem}")
+    return RubricError(path, None, f"not valid YAML: {problem}", line=mark.line + 1, column=mark.column + 1)
 
 
 def _number(value, path, check_id, key, allow_zero=False):
