@@ -128,10 +128,16 @@ def check(file, assignment, only, json_out, html_out, data_dir, sandbox, rubric_
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--workers", "-j", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Submissions graded at the same time.")
-@click.option("--resume", is_flag=True, help="Skip submissions already graded with the same content and rubric.")
+@click.option("--resume", is_flag=True, help="Skip submissions already graded with the same content, rubric, manual "
+              "scores, sandbox, device, data set and grader version.")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Torch threads of each child; keep workers x threads <= cores.")
-@click.option("--scheduler", metavar="tcp://HOST:PORT", help="Grade on a Dask distributed cluster instead of locally.")
+@click.option("--scheduler", metavar="tls://HOST:PORT", help="Grade on a Dask distributed cluster instead of locally.")
+@click.option("--trust-network", is_flag=True,
+              help="Allow a plain tcp:// scheduler: no student can reach the cluster's network (README: Dask).")
+@click.option("--tls-ca", type=click.Path(exists=True, dir_okay=False), help="CA certificate of a tls:// cluster.")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="This client's TLS certificate.")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="This client's TLS private key.")
 @click.option("--fork-server/--fresh-children", default=True, show_default=True,
               help="Fork each submission's child from a worker that imported torch once (fast), or start a "
                    "fresh interpreter per child (slower, nothing shared between submissions).")
@@ -142,15 +148,16 @@ def check(file, assignment, only, json_out, html_out, data_dir, sandbox, rubric_
 @_rubric
 @_device
 @_course
-def grade(paths, assignment, out_dir, workers, resume, threads, scheduler, fork_server, manual_scores, data_dir,
-          sandbox, rubric_file, device):
+def grade(paths, assignment, out_dir, workers, resume, threads, scheduler, trust_network, tls_ca, tls_cert, tls_key,
+          fork_server, manual_scores, data_dir, sandbox, rubric_file, device):
     """Run all checks (public and hidden) on every submission in PATHS.
 
     PATHS are .py/.ipynb files, folders of them, folders of per-student folders, or zip exports of
     an LMS (Canvas or Moodle layout). Writes <out>/<id>/{results.json,report.html,gradescope.json,log.txt},
     <out>/grades.csv, <out>/results.jsonl and <out>/index.html. With --manual-scores, a TA's scores
-    replace the points of the checks awaiting a person; --resume grades again a submission whose
-    manual scores changed."""
+    replace the points of the checks awaiting a person; without it, those applied before are kept
+    (and said so). --resume reuses only results graded with the current content, rubric, manual
+    scores, sandbox, device, data set and grader; what a stopped run leaves is marked stale."""
     if scheduler:
         errors.require_module("distributed", "--scheduler needs Dask: pip install 'grader[dask]'")
     errors.output_folder(out_dir, "--out")
@@ -158,7 +165,7 @@ def grade(paths, assignment, out_dir, workers, resume, threads, scheduler, fork_
         commands.grade(paths=paths, assignment=assignment, out_dir=out_dir, workers=workers, resume=resume,
                        data_dir=data_dir, sandbox=sandbox, rubric_file=rubric_file, scheduler=scheduler,
                        device=device, fork_server=fork_server, threads=threads, manual_scores=manual_scores,
-                       echo=click.echo)
+                       echo=click.echo, trust_network=trust_network, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key)
     except Interrupted as exc:
         click.echo(f"\n{exc}; run again with --resume to finish", err=True)
         sys.exit(130)

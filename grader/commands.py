@@ -8,13 +8,14 @@ from grader import manual
 from grader import rubric as rubrics
 from grader import terminal, text
 from grader import course as courses
+from grader.batch import provenance
 from grader.batch.discover import discover
+from grader.batch.manual_kept import kept_scores
 from grader.batch.runner import grade_all
 from grader.batch.store import Store
 from grader.checks import KINDS
 from grader.errors import GraderError, did_you_mean
 from grader.grading import Options, grade_file
-from grader.report.index import write_index
 from grader.report import write_report
 from grader.report.render import atomic_write
 from grader.sandbox import backends
@@ -99,16 +100,20 @@ def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_
 
 def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=None, sandbox="auto",
           rubric_file=None, scheduler=None, device="cpu", fork_server=True, threads=1, manual_scores=None, echo=print,
-          progress=True):
-    """All checks on every submission under `paths`; per-submission outputs and the class files."""
+          progress=True, trust_network=False, tls_ca=None, tls_cert=None, tls_key=None, security=None):
+    """All checks on every submission under `paths`; per-submission outputs and the class files
+    (only results graded with the current key count; see grader.batch.store)."""
     if workers < 1:
         raise GraderError("--workers must be at least 1")
     if not (assignment or rubric_file) and not all(Path(p).suffix in (".py", ".ipynb") for p in paths):
         raise GraderError("pass --assignment when grading folders or zip files")
     rubric = load_rubric(assignment, rubric_file, paths[0], echo=echo)
     scores = manual.load(manual_scores, rubric) if manual_scores else None  # refused before anything runs
+    if scheduler:
+        from grader.batch.dask_executor import security_for
+
+        security = security_for(scheduler, trust_network, tls_ca, tls_cert, tls_key, security)
     out = Path(out_dir)
-    store = Store(out, rubric)
     sources, notes = discover(paths, rubric.assignment, out / "_unpacked")
     for note in notes:
         echo(f"note: {text.inline(note)}")
@@ -118,9 +123,16 @@ def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=
         manual.check_submissions(scores, [s.id for s in sources])
     options = Options(data_dir=data_dir, sandbox=sandbox, device=devices.resolve(device), fork_server=fork_server,
                       threads=threads)
-    _warn(options, echo)
+    if not scheduler:
+        _warn(options, echo)
     if any(KINDS[c.kind].uses_data for c in rubric.checks):
         datasets.load(rubric.dataset, data_dir)  # a missing data set stops the batch before it starts
+    kind = "bwrap" if scheduler else backends.resolve(options.sandbox)[0]  # Dask workers grade under bwrap only
+    store = Store(out, rubric, provenance.batch_key(rubric, options, kind))
+    if scores is None:
+        scores, kept = kept_scores(store, sources, rubric)
+        for note in kept:
+            echo(f"note: {text.inline(note)}")
     where = f"on the Dask cluster at {scheduler}" if scheduler else f"with {workers} worker(s)"
     echo(f"Grading {len(sources)} submission(s) of {rubric.assignment} {where} into {out}")
     try:
@@ -128,14 +140,14 @@ def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=
             from grader.batch.dask_executor import grade_all_dask
 
             summary = grade_all_dask(sources, rubric, store, options, scheduler, resume, show_progress=progress,
-                                     scores=scores)
+                                     scores=scores, security=security)
         else:
             summary = grade_all(sources, rubric, store, options, workers, resume, show_progress=progress,
                                 scores=scores)
     finally:
-        results = store.all_results(s.id for s in sources)
-        store.write_class_files(results)
-        write_index(out / "index.html", rubric.assignment, results)
+        entries = store.entries(sources, scores)
+        store.write_class_files(entries)
+    results = [e.result for e in entries if e.result]
     for result in results if scores else ():
         for warning in result.get("warnings", []):
             if warning.startswith(f"{scores.path}, line "):

@@ -5,10 +5,12 @@ grader's own wheel (grader.wheel: installing it keeps the student's torch) and a
 install line works from the bundle alone; nothing hidden (no hidden check, its parameters or
 thresholds, no reference code). The
 Gradescope autograder holds the grader's source and the full rubric; its `run_autograder` grades
-`/autograder/submission/` and writes `/autograder/results/results.json`.
+`/autograder/submission/` under bubblewrap only and writes `/autograder/results/results.json`
+(grader.gradescope_autograder).
 """
 
 import io
+import shlex
 import shutil
 import zipfile
 from pathlib import Path
@@ -55,25 +57,14 @@ the checked cases.
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Gradescope runs this for each submission: grade it, write results/results.json.
+# Gradescope runs this for each submission. grader.gradescope_autograder chooses the file named
+# {name}.py or .ipynb, grades it only under bubblewrap (or refuses, saying so in results.json:
+# never unisolated) and writes results/results.json itself.
 set -uo pipefail
 ROOT=${{AUTOGRADER_ROOT:-/autograder}}
 PYTHON=${{GRADER_PYTHON:-python3}}
-cd "$ROOT/source"
-mkdir -p "$ROOT/results"
-submission=$(find "$ROOT/submission" -type f \\( -name '*.py' -o -name '*.ipynb' \\) | sort | head -n 1)
-if [ -z "$submission" ]; then
-  echo '{{"score": 0, "output": "No .py or .ipynb file was submitted.", "tests": []}}' > "$ROOT/results/results.json"
-  exit 0
-fi
-out=$(mktemp -d)
-"$PYTHON" -m grader grade "$submission" --assignment {name} --rubric "rubric/{name}.yaml" --out "$out" {sandbox}
-id=$(ls "$out" | grep -v -e '^_' -e '\\.' | head -n 1)
-if [ -n "$id" ] && [ -f "$out/$id/gradescope.json" ]; then
-  cp "$out/$id/gradescope.json" "$ROOT/results/results.json"
-else
-  echo '{{"score": 0, "output": "The grader could not grade this submission; please contact the course staff.", "tests": []}}' > "$ROOT/results/results.json"
-fi
+cd "$ROOT/source" || exit 1
+"$PYTHON" -m grader.gradescope_autograder --root "$ROOT" --assignment {quoted}
 """
 
 SETUP = """#!/usr/bin/env bash
@@ -130,13 +121,17 @@ def release(root, name, out, wheel=True):
 
 
 def export_gradescope(root, name, out_zip, sandbox="auto"):
-    """Write a Gradescope autograder zip for assignment `name`; returns its path."""
+    """Write a Gradescope autograder zip for assignment `name`; returns its path. The autograder
+    grades under bubblewrap only (`auto` and `bwrap` alike): what runs there is a student's."""
+    if sandbox not in ("auto", "bwrap"):
+        raise GraderError("the Gradescope autograder never runs student code unisolated: --sandbox process is "
+                          "refused (where bubblewrap cannot start, it refuses to grade and says so)")
     root = Path(root)
     rubric = load(name, root / "rubric")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         _add(zf, "setup.sh", SETUP, executable=True)
-        _add(zf, "run_autograder", RUN_AUTOGRADER.format(name=name, sandbox=f"--sandbox {sandbox}"), executable=True)
+        _add(zf, "run_autograder", RUN_AUTOGRADER.format(name=name, quoted=shlex.quote(name)), executable=True)
         _add(zf, "source/pyproject.toml", (root / "pyproject.toml").read_text())
         _add(zf, "source/README.md", f"Autograder of {name}, exported by `grader export gradescope`.\n")
         _add(zf, f"source/rubric/{name}.yaml", Path(rubric.path).read_text())

@@ -265,7 +265,8 @@ def test_dask_on_loopback_gives_the_local_gradebook(tmp_path, quick_rubric):
                                  "--nworkers", "1", "--no-dashboard", "--name", f"w{i}"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path) for i in range(2)]
     try:
-        done = run_grade([files], tmp_path / "dask", quick_rubric, "--scheduler", f"tcp://127.0.0.1:{port}")
+        done = run_grade([files], tmp_path / "dask", quick_rubric, "--scheduler", f"tcp://127.0.0.1:{port}",
+                        "--trust-network")
         assert done.returncode == 0, done.stderr[-3000:]
         assert "Dask cluster" in done.stdout
     finally:

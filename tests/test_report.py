@@ -1,11 +1,13 @@
 """The HTML report: totals, a row a check, figures and curves, and student text escaped."""
 
+import csv
 import io
 
 from PIL import Image
 
 from grader.checks.registry import Artifact
-from grader.batch.store import gradebook
+from grader.batch.discover import Source
+from grader.batch.store import Entry, gradebook
 from grader.report.render import curve_svg, render_report
 from grader.results import CheckResult, SubmissionResult
 from grader.rubric import load
@@ -54,8 +56,23 @@ def test_curve_svg_has_a_point_an_epoch():
 
 def test_gradebook_has_a_column_a_check():
     rubric = load("lab07_convnets")
-    text = gradebook(rubric, [sample_result().to_json()])
+    entry = Entry(Source("alice", None, "alice.py", name="Alice"), "graded", sample_result().to_json())
+    text = gradebook(rubric, [entry])
     header, row = text.splitlines()
     assert header.split(",")[:3] == ["submission", "score", "max_score"]
-    assert header.split(",")[3:] == [c.id for c in rubric.checks]
-    assert row.startswith("alice,1,6,")
+    assert header.split(",")[3:-2] == [c.id for c in rubric.checks] and header.split(",")[-2:] == ["state", "name"]
+    assert row.startswith("alice,1,6,") and row.endswith(",graded,Alice")
+
+
+def test_gradebook_shows_pending_stale_and_ungraded_rows_without_a_false_zero():
+    rubric = load("lab07_convnets")
+    result = sample_result().to_json()
+    result["checks"][2] = dict(result["checks"][2], status="pending", points=0)
+    entries = [Entry(Source("alice", None, "alice.py", name="=HYPERLINK(1)"), "graded", result),
+               Entry(Source("bob", None, "bob.py", name="Bob"), "stale", reason="graded with another rubric"),
+               Entry(Source("carol", None, "carol.py", name="Carol"), "not graded", reason="no result yet")]
+    table = list(csv.DictReader(io.StringIO(gradebook(rubric, entries))))
+    assert table[0]["transfer_hidden"] == "pending" and "pending (awaiting a TA): transfer_hidden" in table[0]["state"]
+    assert table[0]["name"] == "'=HYPERLINK(1)"  # never a spreadsheet formula
+    assert table[1]["score"] == "stale" and table[1]["accuracy"] == "" and "another rubric" in table[1]["state"]
+    assert table[2]["score"] == "not graded" and table[2]["name"] == "Carol"

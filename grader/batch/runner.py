@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from tqdm import tqdm
 
 from grader import manual, text
-from grader.batch.store import sha256
+from grader.batch.store import content_hash
 from grader.grading import grade_file, unusable_submission
 from grader.report import render_report
 from grader.sandbox import session
@@ -36,12 +36,12 @@ class Summary:
 
 
 def split_done(sources, store, resume, scores=None):
-    """(Summary with the reused ids, [(source, content hash)] still to grade); a submission whose
-    manual scores changed is graded again."""
+    """(Summary with the reused ids, [(source, content hash)] still to grade): with `resume`, a
+    result is reused only when its whole key (grader.batch.provenance) is the current one."""
     summary, todo = Summary(), []
     for source in sources:
-        content = sha256(source.path) if source.path else f"problem:{source.problem}"
-        if resume and store.done(source, content, scores.digest(source.id) if scores else ""):
+        content = content_hash(source)
+        if resume and store.done(source, content, scores):
             summary.skipped.append(source.id)
         else:
             todo.append((source, content))
@@ -72,8 +72,7 @@ def grade_all(sources, rubric, store, options, workers=1, resume=False, show_pro
             result = grade_source(source, rubric, run_options, scores)
             if stop.is_set():  # interrupted mid-way: its children were killed, the result is not real
                 return None
-            store.write(source, result.to_json(), content, *outputs(source, result),
-                        manual_digest=scores.digest(source.id) if scores else "")
+            store.write(source, result.to_json(), content, *outputs(source, result), scores=scores)
             return result
         finally:
             slots.put(slot)

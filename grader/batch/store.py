@@ -1,19 +1,27 @@
 """The output folder of a batch: one folder a submission, and class-wide files derived from them.
 
-`<id>/results.json` is written last and atomically, so its presence (with the submission's
-content hash and the rubric's hash) means "done": `--resume` skips exactly those. The class-wide
-files (grades.csv, results.jsonl, index.html) are rebuilt from every `<id>/results.json`, so a
-resumed batch ends with the same files as an uninterrupted one.
+`<id>/results.json` is written last and atomically; its `graded_with` key (grader.batch.provenance:
+content, rubric, manual scores, sandbox, device, data set, grader version) says what it was graded
+with, and `--resume` reuses exactly those whose key is the batch's. The class files (grades.csv,
+results.jsonl, index.html) are rebuilt from them: a current result is shown as graded; one graded
+with anything else (the run stopped before regrading it) is marked stale, with why, and its old
+score is not shown; a submission with no result yet is marked "not graded".
 """
 
 import csv
 import hashlib
 import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
+from grader import text
+from grader.batch import provenance
 from grader.batch.gradescope import gradescope_results
+from grader.report.index import write_index
 from grader.report.render import atomic_write
+
+STATES = ("graded", "stale", "not graded")
 
 
 def sha256(path):
@@ -24,65 +32,120 @@ def sha256(path):
     return digest.hexdigest()
 
 
+def content_hash(source):
+    return sha256(source.path) if source.path else f"problem:{source.problem}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One submission in the class files: its state, its stored result (graded only) and why."""
+
+    source: object
+    state: str  # one of STATES
+    result: dict | None = None
+    reason: str = ""
+
+
 class Store:
-    def __init__(self, out_dir, rubric):
+    def __init__(self, out_dir, rubric, key=None):
         self.out = Path(out_dir)
         self.rubric = rubric
+        self.key = key or {"rubric_sha256": rubric.digest}  # grader.batch.provenance.batch_key
 
     def folder(self, submission_id):
         return self.out / submission_id
 
-    def done(self, source, content_hash, manual_digest=""):
-        """The stored results of `source` when they match its content, this rubric and its manual
-        scores (grader.manual's digest, "" for none), else None."""
-        path = self.folder(source.id) / "results.json"
+    def stored(self, source):
+        """The parsed `<id>/results.json` of `source`, or None."""
         try:
-            stored = json.loads(path.read_text(encoding="utf-8"))
+            stored = json.loads((self.folder(source.id) / "results.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if (stored.get("submission_sha256") == content_hash and stored.get("rubric_sha256") == self.rubric.digest
-                and stored.get("manual_sha256", "") == manual_digest):
+        return stored if isinstance(stored, dict) else None
+
+    def wanted(self, content, scores=None, submission_id=""):
+        return provenance.submission_key(self.key, content, scores.digest(submission_id) if scores else "")
+
+    def done(self, source, content, scores=None):
+        """The stored results of `source` when graded with exactly the current key, else None."""
+        stored = self.stored(source)
+        if stored and stored.get("graded_with") == self.wanted(content, scores, source.id):
             return stored
         return None
 
-    def write(self, source, result_json, content_hash, report_html, log_text, manual_digest=""):
+    def write(self, source, result_json, content, report_html, log_text, scores=None):
         """Write the report, log and Gradescope file, then results.json last (the 'done' mark)."""
         folder = self.folder(source.id)
-        data = dict(result_json, submission=source.id, source=source.origin,
-                    submission_sha256=content_hash, rubric_sha256=self.rubric.digest)
-        if manual_digest:
-            data["manual_sha256"] = manual_digest
+        key = self.wanted(content, scores, source.id)
+        applied = sorted(scores.for_submission(source.id).values(), key=lambda s: s.check) if scores else []
+        data = dict(result_json, submission=source.id, source=source.origin, name=getattr(source, "name", ""),
+                    submission_sha256=content, rubric_sha256=self.rubric.digest, graded_with=key,
+                    manual_scores=[{"check": s.check, "points": s.points, "comment": s.comment} for s in applied])
+        if key["manual_sha256"]:
+            data["manual_sha256"] = key["manual_sha256"]
         atomic_write(folder / "report.html", report_html)
         atomic_write(folder / "log.txt", log_text)
         atomic_write(folder / "gradescope.json", json.dumps(gradescope_results(data), indent=2) + "\n")
         atomic_write(folder / "results.json", json.dumps(data, indent=2) + "\n")
         return data
 
-    def all_results(self, ids):
-        """The stored results of `ids` (those that exist), sorted by id."""
+    def entries(self, sources, scores=None):
+        """An Entry a source, sorted by id: graded (current key), stale (why) or not graded."""
         out = []
-        for submission_id in sorted(ids):
-            path = self.folder(submission_id) / "results.json"
-            if path.is_file():
-                out.append(json.loads(path.read_text(encoding="utf-8")))
+        for source in sorted(sources, key=lambda s: s.id):
+            stored = self.stored(source)
+            if stored is None:
+                out.append(Entry(source, "not graded", reason="no result yet: run again (--resume) to grade it"))
+                continue
+            wanted = self.wanted(content_hash(source), scores, source.id)
+            why = provenance.differences(stored.get("graded_with"), wanted)
+            if why:
+                out.append(Entry(source, "stale", reason="graded with " + ", ".join(why)
+                                 + "; run again (--resume) to regrade it"))
+            else:
+                out.append(Entry(source, "graded", stored))
         return out
 
-    def write_class_files(self, results):
-        atomic_write(self.out / "grades.csv", gradebook(self.rubric, results))
-        atomic_write(self.out / "results.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in results))
+    def write_class_files(self, entries):
+        """grades.csv, results.jsonl and index.html of `entries` (from `entries()`)."""
+        atomic_write(self.out / "grades.csv", gradebook(self.rubric, entries))
+        lines = [dict(e.result, state="graded") if e.result else
+                 {"submission": e.source.id, "name": getattr(e.source, "name", ""), "state": e.state, "reason": e.reason}
+                 for e in entries]
+        atomic_write(self.out / "results.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in lines))
+        others = [{"id": e.source.id, "state": e.state, "reason": e.reason} for e in entries if not e.result]
+        write_index(self.out / "index.html", self.rubric.assignment, [e.result for e in entries if e.result], others)
 
 
-def gradebook(rubric, results):
-    """grades.csv: a row a submission (submission, score, max_score, then a column a check)."""
+def gradebook(rubric, entries):
+    """grades.csv: a row a submission: submission, score, max_score, a column a check, state, name.
+    A pending check reads "pending" (not 0); a stale or ungraded row has no score, only its state."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     ids = [c.id for c in rubric.checks]
-    writer.writerow(["submission", "score", "max_score", *ids])
-    for result in sorted(results, key=lambda r: r["submission"]):
-        points = {c["id"]: _num(c["points"]) for c in result["checks"]}
+    writer.writerow(["submission", "score", "max_score", *ids, "state", "name"])
+    for entry in entries:
+        name = _cell(getattr(entry.source, "name", "") or "")
+        if entry.result is None:
+            writer.writerow([entry.source.id, entry.state, _num(rubric.max_score), *("" for _ in ids),
+                             _cell(f"{entry.state}: {entry.reason}"), name])
+            continue
+        result = entry.result
+        cells = {c["id"]: ("pending" if c["status"] == "pending" else _num(c["points"])) for c in result["checks"]}
+        pending = [c["id"] for c in result["checks"] if c["status"] == "pending"]
+        state = "graded" + (f"; pending (awaiting a TA): {' '.join(pending)}" if pending else "")
+        if entry.source.problem:
+            state += f"; not gradable: {entry.source.problem}"
         writer.writerow([result["submission"], _num(result["score"]), _num(result["max_score"]),
-                         *(points.get(i, "") for i in ids)])
+                         *(cells.get(i, "") for i in ids), _cell(state), name])
     return buffer.getvalue()
+
+
+def _cell(value):
+    """A text cell of grades.csv: control characters escaped, capped, and never read by a
+    spreadsheet as a formula (a leading = + - @ gets an apostrophe)."""
+    value = text.inline(value, "line")
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 def _num(value):

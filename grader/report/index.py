@@ -47,10 +47,13 @@ def class_view(assignment, results):
     }
 
 
-def write_index(path, assignment, results):
+def write_index(path, assignment, results, others=()):
+    """index.html of the current `results`; `others` ({id, state, reason}: stale or not graded) are
+    listed apart, without a score, and count in no figure."""
     css = (HERE / "templates" / "report.css").read_text()
-    atomic_write(path, ENV.get_template("index.html.j2").render(css=css, similarity=_has_similarity(path),
-                                                                **class_view(assignment, results)))
+    page = ENV.get_template("index.html.j2").render(css=css, others=list(others), similarity=_has_similarity(path),
+                                                   **class_view(assignment, results))
+    atomic_write(path, page)
 
 
 def _num(value):
