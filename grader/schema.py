@@ -65,7 +65,7 @@ def check_schema(kinds):
         "params": {"type": "object", "description": "The kind's parameters"},
         "seed": {"type": "integer", "description": "Seeds torch for this check (default: from the id)"},
     }
-    assert set(properties) == rubrics.CHECK_KEYS, "grader.rubric.CHECK_KEYS changed: update the schema"
+    properties = _for_keys(properties, rubrics.CHECK_KEYS)
     return {"type": "object", "additionalProperties": False, "properties": properties,
             "required": ["id", "title", "kind", "points", "visibility", "time_limit"],
             "allOf": [kind_schema(kinds[name]) for name in sorted(kinds)]}
@@ -83,13 +83,21 @@ def rubric_schema(kinds=None):
         "dataset": {"type": ["string", "null"], "description": "The data set of training checks (mnist, fashion_mnist)"},
         "import_time_limit": {"type": "number", "exclusiveMinimum": 0},
         "memory_limit_mb": {"type": "integer", "minimum": 256},
+        "cell_time_limit": {"type": "number", "exclusiveMinimum": 0,
+                            "description": "Seconds each notebook cell (script statement) may take while loading"},
         "checks": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/check"}},
     }
-    assert set(properties) == rubrics.TOP_KEYS, "grader.rubric.TOP_KEYS changed: update the schema"
+    properties = _for_keys(properties, rubrics.TOP_KEYS)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
             "title": "grader rubric", "description": "A rubric of the grader: rubric/<assignment>.yaml",
             "type": "object", "additionalProperties": False, "required": ["assignment", "checks"],
             "properties": properties, "$defs": {"check": check_schema(kinds)}}
+
+
+def _for_keys(described, keys):
+    """The properties of exactly the keys the loader accepts: one it accepts that is not described
+    here yet is allowed with any value (the loader still checks it), none it refuses is offered."""
+    return {key: described.get(key, {}) for key in sorted(keys, key=lambda k: (k not in described, k))}
 
 
 def dumps(kinds=None):
