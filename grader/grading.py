@@ -78,9 +78,7 @@ def grade_file(path, rubric, options=Options(), on_check=None):
         return SubmissionResult(rubric.assignment, staged.name, tuple(results), output, warnings)
     finally:
         oracle.close()
-        if options.fork_server:
-            zygote.fresh_workdir()
-        else:
+        if not options.fork_server:  # a fork server's work folder is emptied before its next use
             workfiles.remove_workdir(workdir)
 
 

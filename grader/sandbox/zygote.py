@@ -40,11 +40,13 @@ class Zygote:
         self.lock = threading.Lock()
         self.replace_reason = None  # set when a reset left something behind: the next ensure() replaces it
         self.replacements = 0
+        self.pending_reset = False  # a reset was asked for and its verdict not read yet
 
     # ---- lifecycle -------------------------------------------------------------------------
 
     def ensure(self):
         """A running zygote in its starting state: answering, untampered, clean after the last reset."""
+        self._finish_reset()
         if self.child is not None and self.child.process.poll() is None and not self.replace_reason:
             try:
                 if self.request("ping").get("pong") is True:
@@ -78,6 +80,7 @@ class Zygote:
         self.replace_reason = None
 
     def stop(self):
+        self.pending_reset = False
         if self.child is not None:
             self.replacements += 1
             self.child.kill()
@@ -91,9 +94,23 @@ class Zygote:
     # ---- control ---------------------------------------------------------------------------
 
     def request(self, op, fds=(), timeout=CONTROL_SECONDS, **fields):
+        self._finish_reset()
+        if self.child is None:
+            raise ZygoteError(f"the fork server was replaced before {op!r}")
+        self._send(op, fds, timeout, fields)
+        return self._answer(op, timeout)
+
+    def _send(self, op, fds, timeout, fields):
         try:
             self.sock.settimeout(timeout)
             socket.send_fds(self.sock, [json.dumps(dict(fields, op=op)).encode()], list(fds))
+        except OSError as exc:
+            self.stop()
+            raise ZygoteError(f"the fork server did not take {op!r}: {exc}") from None
+
+    def _answer(self, op, timeout):
+        try:
+            self.sock.settimeout(timeout)
             reply = self.sock.recv(1 << 16)
             if not reply:
                 raise OSError("closed")
@@ -104,7 +121,10 @@ class Zygote:
 
     def fresh_workdir(self):
         """The work folder, emptied (files of the previous submission removed); a new one, and a new
-        zygote, when something of the previous submission cannot be removed."""
+        zygote, when something of the previous submission cannot be removed. The previous child is
+        dead first (the pending reset's verdict read): none can write into it while it is emptied."""
+        with self.lock:
+            self._finish_reset()
         try:
             workfiles.empty(self.workdir)
         except OSError:
@@ -115,10 +135,27 @@ class Zygote:
         return self.workdir
 
     def reset(self):
-        """Kill every process but the zygote's own; wipe /tmp and /dev/shm (and the cgroup's strays);
-        then check that nothing is left (files, IPC, memory above the baseline), else replace it."""
+        """Ask the zygote to kill every process but its own and wipe /tmp and /dev/shm, without
+        waiting: the parent writes the previous submission's outputs meanwhile. The verdict is read
+        (_finish_reset) before the zygote is used again, so no child is forked from an unchecked slot."""
+        if self.child is None or self.pending_reset:
+            return
         try:
-            reply = self.request("reset")
+            self._send("reset", (), CONTROL_SECONDS, {})
+            self.pending_reset = True
+        except ZygoteError:
+            return
+        if self.child and self.child.cgroup:  # strays outside the pid namespace go now, not later
+            self.child.cgroup.kill_all(keep=self.infrastructure)
+
+    def _finish_reset(self):
+        """The reset's verdict: the cgroup's strays killed, then anything left (files, IPC, memory
+        above the baseline) replaces the zygote."""
+        if not self.pending_reset:
+            return
+        self.pending_reset = False
+        try:
+            reply = self._answer("reset", CONTROL_SECONDS)
         except ZygoteError:
             return
         if self.child and self.child.cgroup:
