@@ -31,7 +31,7 @@ ROOT = subs.ROOT
 TEMPLATE = ROOT / "student_template" / f"{subs.ASSIGNMENT}.py"
 TEMPLATE_KEY = "<student template>"
 WORKERS = int(os.environ.get("GRADER_TEST_WORKERS") or max(1, min(4, os.cpu_count() or 1)))
-NEW_KINDS = {"fdn_train_transform", "fdn_test_transform", "fdn_init_statistics", "fdn_init_unknown_scheme",
+NEW_KINDS = {"fdn_train_transform", "fdn_test_transform", "fdn_init_statistics",
              "fdn_train_one_epoch", "fdn_evaluate", "fdn_vgg_transfer", "fdn_autoencoder",
              "fdn_max_reconstruction_error"}
 

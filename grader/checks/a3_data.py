@@ -7,7 +7,7 @@ import numpy as np
 
 from grader.checks import expect
 from grader.checks.a3_support import figure_report, npz_inputs
-from grader.checks.cases import compare
+from grader.checks.compare import compare
 from grader.checks.registry import Fail, Param, Verdict, check_kind, positive
 from grader.data import subset
 from grader.sandbox.values import Tensor, describe
@@ -15,38 +15,6 @@ from grader.sandbox.values import Tensor, describe
 
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                    "Ankle boot"]
-
-
-# ---- a declared value -----------------------------------------------------------------------------
-
-def _plain_value(value):
-    if type(value) in (str, int, float, bool):
-        return None
-    if type(value) is list:
-        for item in value:
-            problem = _plain_value(item)
-            if problem:
-                return problem
-        return None if value else "must not be empty"
-    return f"{value!r} is not a string, number or list of them"
-
-
-@check_kind("a3_declared_value", probes=("attribute",),
-            name=Param((str,)),
-            expected=Param((list, str, int, float, bool), validate=_plain_value,
-                           doc="the value, compared strictly by type (a list may also be a tuple)"),
-            meaning=Param((str,), default="the value asked for"))
-def declared_value(ctx):
-    """A module-level value the student declares (a list of names, a string, a number) equals the
-    rubric's value, item by item and by type."""
-    name = ctx.params["name"]
-    value = ctx.probe("attribute", f"reading `{name}`", name=name)
-    if value is None:
-        raise Fail(f"`{name}` is not implemented yet (it is still None)")
-    problem = compare(value, ctx.params["expected"], 0.0, 0.0, f"`{name}`")
-    if problem:
-        raise Fail(f"{problem}; `{name}` should be {ctx.params['meaning']}")
-    return Verdict(True, f"`{name}` is right")
 
 
 # ---- examples -------------------------------------------------------------------------------------

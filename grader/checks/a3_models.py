@@ -69,32 +69,6 @@ def compare_models(ctx):
                          f"{base_hidden}, {count:,} trainable parameters against {base_count:,}")
 
 
-@check_kind("a3_count_parameters", probes=("a3_count_parameters",),
-            function=Param((str,)),
-            factory=Param((str,)),
-            freeze=Param((str,), default="none",
-                         validate=lambda v: None if v in ("none", "first", "all_but_last")
-                         else "must be none, first or all_but_last"))
-def count_parameters(ctx):
-    """`function(model)` on a model built by a student factory, with the layers `freeze` names
-    frozen by the grader, equals the trainable count computed here from the reported shapes."""
-    p = ctx.params
-    report = ctx.probe("a3_count_parameters", f"`{p['function']}`", function=p["function"], factory=p["factory"],
-                       freeze=p["freeze"])
-    report = module_report(report, f"`{p['factory']}()`")
-    rows = _parameter_rows(report, f"`{p['factory']}()`")
-    want, frozen = _trainable(rows), sum(math.prod(s) for _, s, grad in rows if not grad)
-    what = {"none": "", "first": " with its first layer frozen",
-            "all_but_last": " with every layer but the last frozen"}[p["freeze"]]
-    got = expect.integer(report.get("count"), f"`{p['function']}(model)`")
-    if got != want:
-        hint = (" (it counts the frozen parameters too: count only those with requires_grad)"
-                if got == want + frozen and frozen else "")
-        raise Fail(f"`{p['function']}` gives {got:,} for `{p['factory']}()`{what}, which has {want:,} trainable "
-                   f"parameters{hint}")
-    return Verdict(True, f"{want:,} trainable parameters in `{p['factory']}()`{what}")
-
-
 # ---- Q1.6: gradients on the grader's own small MLP ------------------------------------------------
 
 def _sizes(value):

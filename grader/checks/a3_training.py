@@ -2,7 +2,6 @@
 images: `train`'s history, `lr_sweep`, the loss-curves figure, and the small CNN's accuracy and its
 win over the base MLP on held-out images whose labels stay here."""
 
-import dataclasses
 import math
 import re
 
@@ -10,9 +9,7 @@ import numpy as np
 
 from grader.checks import expect
 from grader.checks.a3_support import figure_report, module_report, npz_inputs
-from grader.checks.context import CheckContext
 from grader.checks.registry import Artifact, Fail, Param, Verdict, check_kind, fraction, positive
-from grader.checks.training import min_accuracy as shared_min_accuracy
 from grader.data import subset
 from grader.sandbox.values import describe
 
@@ -242,36 +239,7 @@ def lr_sweep(ctx):
                          "each from a fresh model", tuple(artifacts))
 
 
-# ---- Q1.7: accuracy of the small CNN --------------------------------------------------------------
-
-class _ArgmaxContext(CheckContext):
-    """min_accuracy's context with the assignment's training probe: the grader predicts by argmax."""
-
-    def probe(self, name, doing, /, call_args=None, blobs=None, **args):
-        return super().probe("a3_train_predict" if name == "train_predict" else name, doing,
-                             call_args=call_args, blobs=blobs, **args)
-
-
-@check_kind("a3_min_accuracy", probes=("a3_train_predict", "train_predict"), uses_data=True,
-            threshold_direction="at_least",
-            factory=Param((str,)),
-            train=Param((str,)),
-            predict=Param((str,), default="", doc="unused: the grader predicts by argmax of the model's outputs"),
-            threshold=Param((float,), validate=fraction),
-            epochs=Param((int,), validate=positive),
-            train_size=Param((int,), validate=positive),
-            test_size=Param((int,), validate=positive),
-            batch_size=Param((int,), default=64, validate=positive),
-            input_shape=Param((list,), default=[]),
-            validation=Param((int,), default=0),
-            train_kwargs=Param((dict,), default={}),
-            losses_key=Param((str,), default=""))
-def min_accuracy(ctx):
-    """min_accuracy for an assignment without a `predict` function: the model trained with the
-    student's loop is evaluated by the argmax of its outputs in eval mode, without gradients."""
-    argmax_ctx = _ArgmaxContext(**{f.name: getattr(ctx, f.name) for f in dataclasses.fields(ctx)})
-    return shared_min_accuracy(argmax_ctx)
-
+# ---- Q1.7: the small CNN against the MLP ----------------------------------------------------------
 
 @check_kind("a3_beats", probes=("a3_train_curve",), uses_data=True,
             model=Param((str,)),

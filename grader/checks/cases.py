@@ -97,21 +97,46 @@ def _encoded(kwargs):
     return node
 
 
+def _valid_models(value):
+    for index, spec in value.items():
+        if type(index) is not int or index < 0 or type(spec) is not list or not spec:
+            return f"{index!r}: {spec!r} is not a position (an int) and a list of layers"
+        for entry in spec:
+            ok = (type(entry) is list and entry and entry[0] in ("conv", "linear")
+                  and len(entry) == (4 if entry[0] == "conv" else 3) and all(type(v) is int and v > 0 for v in entry[1:]))
+            if not ok:
+                return f"{entry!r} is not ['conv', in, out, kernel] or ['linear', in, out]"
+    return None
+
+
 @check_kind("raises", probes=("call",),
             function=Param((str,)),
             args=Param((list,), default=[]),
+            models=Param((dict,), default={}, validate=_valid_models,
+                         doc="position -> layers of a model the child builds there among the arguments, "
+                             "e.g. {0: [[linear, 4, 3]]}"),
             exception=Param((str,), default="ValueError"))
 def raises(ctx):
     """Calling the function with bad arguments raises the documented exception."""
     p = ctx.params
-    call = _call_text(p["function"], p["args"], {})
+    shown = list(p["args"])
+    for index in sorted(p["models"]):
+        shown.insert(index, _Shown("model"))
+    call = _call_text(p["function"], shown, {})
     try:
         got = ctx.probe("call", f"`{p['function']}`", call_args=[_for_child(build_arg(a)) for a in p["args"]],
-                        function=p["function"])
+                        function=p["function"], models={str(i): s for i, s in p["models"].items()})
     except ProbeFailure as exc:
         if exc.error_type == p["exception"]:
             return Verdict(True, f"{call} raises {p['exception']}")
         if exc.error_type in (None, "NotImplementedError"):
             raise  # not implemented, missing, timed out or crashed: reported as such
         raise Fail(f"{call} should raise {p['exception']}, but {exc.message}") from None
-    raise Fail(f"{call} should raise {p['exception']}, but it returned {describe(got)}")
+    raise Fail(f"{call} should raise {p['exception']}, but it returned without an error ({describe(got)})")
+
+
+class _Shown(str):
+    """An argument shown by name in a call's text (`model`), not by its repr."""
+
+    def __repr__(self):
+        return str(self)

@@ -1,6 +1,6 @@
 """Check kinds of cnn_foundations' weight initialisation, judged from the statistics of the weights it leaves.
 
-- `fdn_init_statistics` / `fdn_init_unknown_scheme`: the child returns the weights after
+- `fdn_init_statistics`: the child returns the weights after
   `init_weights`; the parent computes their bounds, spread and shape of distribution.
 """
 
@@ -10,7 +10,6 @@ import numpy as np
 
 from grader.checks import expect
 from grader.checks.registry import Fail, Param, Verdict, check_kind
-from grader.sandbox.session import ProbeFailure
 
 WEIGHT_FILL, BIAS_FILL = 0.123, 0.5  # what the probe sets before calling init_weights
 
@@ -125,22 +124,3 @@ def _layer_statistics(params, layer, scheme, tol, call):
             raise Fail(f"the weights of {where} have the right std but are not normally distributed: "
                        f"{within:.1%} of them lie within one std of the mean, not 68%; use a normal distribution")
     return f"{what}: mean {mean:+.2g}, std {std:.4g}, max |w| {top:.4g}"
-
-
-@check_kind("fdn_init_unknown_scheme", probes=("fdn_init",),
-            function=Param((str,), default="init_weights"),
-            scheme=Param((str,), default="xavier"),
-            exception=Param((str,), default="ValueError"))
-def fdn_init_unknown_scheme(ctx):
-    """`init_weights(model, <unknown scheme>)` raises the documented exception."""
-    p = ctx.params
-    call = f"{p['function']}(model, {p['scheme']!r})"
-    try:
-        _init_params(ctx, p["function"], p["scheme"], [["linear", 4, 3]])
-    except ProbeFailure as exc:
-        if exc.error_type == p["exception"]:
-            return Verdict(True, f"{call} raises {p['exception']}")
-        if exc.error_type in (None, "NotImplementedError"):
-            raise
-        raise Fail(f"{call} should raise {p['exception']}, but {exc.message}") from None
-    raise Fail(f"{call} should raise {p['exception']} for an unknown scheme, but it returned without an error")

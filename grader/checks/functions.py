@@ -1,4 +1,4 @@
-"""Check kinds on plain student functions and constants: greyscale loading, Conv2d shapes, constants."""
+"""Check kinds on plain student functions and declared values: greyscale loading, Conv2d shapes, constants."""
 
 import io
 
@@ -6,6 +6,7 @@ import numpy as np
 from PIL import Image
 
 from grader.checks import expect
+from grader.checks.compare import compare
 from grader.checks.registry import Fail, Param, Verdict, check_kind
 
 
@@ -71,17 +72,36 @@ def conv_parameter_shapes(ctx):
     return Verdict(True, f"shapes right for {len(ctx.params['cases'])} cases, int and pair kernel sizes")
 
 
+def _plain_value(value):
+    if type(value) in (str, int, float, bool):
+        return None
+    if type(value) is list:
+        for item in value:
+            problem = _plain_value(item)
+            if problem:
+                return problem
+        return None if value else "must not be empty"
+    return f"{value!r} is not a string, number or list of them"
+
+
 @check_kind("declared_constant", probes=("attribute",),
             name=Param((str,)),
-            expected=Param((int,)),
+            expected=Param((list, str, int, float, bool), validate=_plain_value,
+                           doc="the value, compared strictly by type (a list may also be a tuple)"),
             meaning=Param((str,), default="the real value"))
 def declared_constant(ctx):
-    """A module-level int the student computed by hand equals the real value."""
-    name = ctx.params["name"]
+    """A module-level value the student declares (an int computed by hand, a list of names, a
+    string, a number) equals the rubric's value, item by item and by type."""
+    name, want = ctx.params["name"], ctx.params["expected"]
     value = ctx.probe("attribute", f"reading `{name}`", name=name)
     if value is None:
         raise Fail(f"`{name}` is not implemented yet (it is still None)")
-    expect.integer(value, f"`{name}`")
-    if value != ctx.params["expected"]:
-        raise Fail(f"`{name}` is {value}, which is not {ctx.params['meaning']}; work it out again layer by layer")
-    return Verdict(True, f"`{name}` = {value} is right")
+    if type(want) is int:
+        expect.integer(value, f"`{name}`")
+        if value != want:
+            raise Fail(f"`{name}` is {value}, which is not {ctx.params['meaning']}; work it out again layer by layer")
+        return Verdict(True, f"`{name}` = {value} is right")
+    problem = compare(value, want, 0.0, 0.0, f"`{name}`")
+    if problem:
+        raise Fail(f"{problem}; `{name}` should be {ctx.params['meaning']}")
+    return Verdict(True, f"`{name}` is right")

@@ -56,23 +56,42 @@ def output_shape(ctx):
     return Verdict(True, "output shapes right for inputs " + ", ".join(str(tuple(s)) for s in params["inputs"]))
 
 
+FREEZE = ("none", "first", "all_but_last")
+
+
 @check_kind("parameter_count", probes=("module_info",),
             factory=Param((str,)),
             args=Param((list,), default=[]),
-            trainable=Param((int,)),
-            frozen=Param((int,), default=0))
+            trainable=Param((int,), default=None, doc="the trainable count the model must have (optional)"),
+            frozen=Param((int,), default=0),
+            function=Param((str,), default="", doc="a student function counting the trainable parameters"),
+            freeze=Param((str,), default="none", validate=lambda v: None if v in FREEZE else
+                         f"must be one of {', '.join(FREEZE)}", doc="layers the grader freezes before counting"))
 def parameter_count(ctx):
-    """Trainable and frozen parameter counts, computed here from the reported shapes and flags."""
-    factory = ctx.params["factory"]
-    info = _module_info(ctx, factory, factory_args=ctx.params["args"])
-    rows = _parameters(info, f"`{factory}()`")
+    """Trainable and frozen parameter counts, computed here from the reported shapes and flags: the
+    model's own (against `trainable` and `frozen`) and, with `function`, the student's count of the
+    model's trainable parameters after the grader froze the layers `freeze` names."""
+    p = ctx.params
+    if p["trainable"] is None and not p["function"]:
+        raise Fail("rubric error: parameter_count needs 'trainable' or 'function'")
+    info = _module_info(ctx, p["factory"], factory_args=p["args"], freeze=p["freeze"], count=p["function"])
+    rows = _parameters(info, f"`{p['factory']}()`")
     trainable = sum(math.prod(shape) for _, shape, grad in rows if grad)
     frozen = sum(math.prod(shape) for _, shape, grad in rows if not grad)
-    want_t, want_f = ctx.params["trainable"], ctx.params["frozen"]
-    if (trainable, frozen) != (want_t, want_f):
-        raise Fail(f"`{factory}()` has {trainable:,} trainable and {frozen:,} frozen parameters; "
-                   f"expected {want_t:,} trainable and {want_f:,} frozen. Compare your layers with the assignment")
-    return Verdict(True, f"{trainable:,} trainable and {frozen:,} frozen parameters")
+    if p["trainable"] is not None and (trainable, frozen) != (p["trainable"], p["frozen"]):
+        raise Fail(f"`{p['factory']}()` has {trainable:,} trainable and {frozen:,} frozen parameters; expected "
+                   f"{p['trainable']:,} trainable and {p['frozen']:,} frozen. Compare your layers with the assignment")
+    if not p["function"]:
+        return Verdict(True, f"{trainable:,} trainable and {frozen:,} frozen parameters")
+    what = {"none": "", "first": " with its first layer frozen",
+            "all_but_last": " with every layer but the last frozen"}[p["freeze"]]
+    got = expect.integer(info.get("count"), f"`{p['function']}(model)`")
+    if got != trainable:
+        hint = (" (it counts the frozen parameters too: count only those with requires_grad)"
+                if got == trainable + frozen and frozen else "")
+        raise Fail(f"`{p['function']}` gives {got:,} for `{p['factory']}()`{what}, which has {trainable:,} trainable "
+                   f"parameters{hint}")
+    return Verdict(True, f"{trainable:,} trainable parameters in `{p['factory']}()`{what}")
 
 
 @check_kind("transfer_learning", probes=("transfer",),

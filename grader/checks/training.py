@@ -16,7 +16,8 @@ from grader.sandbox import workfiles
 @check_kind("min_accuracy", probes=("train_predict",), uses_data=True, threshold_direction="at_least",
             factory=Param((str,)),
             train=Param((str,)),
-            predict=Param((str,)),
+            predict=Param((str,), default="", doc="the student's prediction function; empty: the grader "
+                                                  "predicts by argmax of the model's outputs in eval mode"),
             threshold=Param((float,), validate=fraction),
             epochs=Param((int,), validate=positive),
             train_size=Param((int,), validate=positive),
@@ -44,15 +45,16 @@ def min_accuracy(ctx):
     what = f"the losses returned by `{p['train']}`" + (f" (key '{p['losses_key']}')" if p["losses_key"] else "")
     losses = expect.floats(result["losses"], what, length=p["epochs"])
     curve = (Artifact("curve", f"training loss per epoch ({p['train']})", losses),)
-    predictions = expect.array(result["predictions"], f"the value returned by `{p['predict']}`")
+    predictor = f"`{p['predict']}`" if p["predict"] else f"`{p['factory']}()`'s argmax"
+    predictions = expect.array(result["predictions"], f"the value returned by {predictor}")
     if predictions.ndim == 2:
-        raise Fail(f"`{p['predict']}` returned scores of shape {predictions.shape}; it should return class indices "
+        raise Fail(f"{predictor} returned scores of shape {predictions.shape}; it should return class indices "
                    "of shape (N,): use argmax over the class dimension", curve)
     if predictions.shape != test_y.shape:
-        raise Fail(f"`{p['predict']}` should return one class index per image, shape {test_y.shape}, "
+        raise Fail(f"{predictor} should return one class index per image, shape {test_y.shape}, "
                    f"but returned shape {predictions.shape}", curve)
     if predictions.dtype.kind not in "iu":
-        raise Fail(f"`{p['predict']}` should return class indices (an integer tensor), not {predictions.dtype} "
+        raise Fail(f"{predictor} should return class indices (an integer tensor), not {predictions.dtype} "
                    "scores; use argmax", curve)
     accuracy = float(np.mean(predictions == test_y))
     where = f"after {p['epochs']} epochs on {len(test_y)} held-out images"

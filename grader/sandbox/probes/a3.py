@@ -10,7 +10,8 @@ import io
 
 import numpy as np
 
-from grader.sandbox.probes import StudentError, _class_name, call, decoded, probe
+from grader.sandbox.probes import _class_name, call, decoded, probe
+from grader.sandbox.probes.generic import argmax_predictions
 
 MAX_POINTS = 1_000  # points of a plotted line reported back
 MAX_PIXELS = 10_000  # pixels of a panel's image reported back (a 28 x 28 picture has 784)
@@ -52,23 +53,6 @@ def _model(module, factory, device=None):
     if device is not None:
         model = model.to(device)  # the loaders yield tensors on the same device
     return model, {"class": _class_name(model), "is_module": True}
-
-
-def _predict(model, x, factory):
-    """Class indices of `x` by argmax of the model's outputs, in eval mode without gradients."""
-    import torch
-
-    try:
-        model.eval()
-        with torch.no_grad():
-            out = model(x)
-    except BaseException as exc:  # noqa: BLE001 - the student's forward pass failed
-        raise StudentError(f"{factory}.forward", exc) from exc
-    if not isinstance(out, torch.Tensor) or out.dim() != 2:
-        got = f"shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else f"a {_class_name(out)}"
-        problem = ValueError(f"the model should return logits of shape (N, classes), but it returned {got}")
-        raise StudentError(f"{factory}.forward", problem)
-    return out.argmax(dim=1).to(torch.int64)
 
 
 def _parameters(model):
@@ -173,7 +157,7 @@ def probe_train(module, args, blobs):
     after = list(model.parameters())
     moved = max((float((a.detach() - b).abs().max()) for a, b in zip(after, before) if a.shape == b.shape),
                 default=0.0)
-    report.update(history=history, moved=moved, predictions=_predict(model, data["val_x"], args["factory"]))
+    report.update(history=history, moved=moved, predictions=argmax_predictions(model, data["val_x"], args["factory"]))
     return report
 
 
@@ -229,32 +213,6 @@ def probe_lr_sweep(module, args, blobs):
     return {"result": result, "built": len(built), "calls": calls}
 
 
-@probe("a3_train_predict")
-def probe_train_predict(module, args, blobs):
-    """min_accuracy's training run with the grader's own prediction: build, train with
-    `train(model, train_loader, [val_loader,] epochs, **train_kwargs)`, then take the argmax
-    of the model's outputs for the test images (the assignment has no `predict`)."""
-    import torch
-
-    data = _load(args)
-    shape = tuple(args.get("input_shape") or [1, 28, 28])
-    train_x, train_y = data["train_x"].reshape(-1, *shape), data["train_y"]
-    loaders = []
-    held_out = args.get("validation", 0)
-    if held_out:
-        train_x, val_x = train_x[:-held_out], train_x[-held_out:]
-        train_y, val_y = train_y[:-held_out], train_y[-held_out:]
-        loaders.append(_loader(val_x, val_y, args["batch_size"]))
-    loaders.insert(0, _loader(train_x, train_y, args["batch_size"], shuffle=True))
-    model = call(module, args["factory"])
-    if isinstance(model, torch.nn.Module):
-        model = model.to(_device(args))
-    history = call(module, args["train"], model, *loaders, args["epochs"], **args.get("train_kwargs", {}))
-    key = args.get("losses_key")
-    losses = history.get(key) if key and type(history) is dict else history
-    return {"losses": losses, "predictions": _predict(model, data["test_x"].reshape(-1, *shape), args["factory"])}
-
-
 @probe("a3_train_curve")
 def probe_train_curve(module, args, blobs):
     """Train a fresh student model one epoch at a time (`train(model, train_loader, val_loader,
@@ -268,7 +226,7 @@ def probe_train_curve(module, args, blobs):
     predictions = []
     for _ in range(args["epochs"]):
         call(module, args["train"], model, train_loader, val_loader, 1, args["lr"])
-        predictions.append(_predict(model, data["test_x"], args["factory"]))
+        predictions.append(argmax_predictions(model, data["test_x"], args["factory"]))
     report.update(predictions=predictions, parameters=_parameters(model))
     return report
 
@@ -287,23 +245,6 @@ def probe_model_summary(module, args, blobs):
     report["linear"] = [tuple(m.weight.shape) for m in model.modules()
                         if isinstance(m, torch.nn.Linear) and isinstance(getattr(m, "weight", None), torch.Tensor)]
     report["parameters"] = _parameters(model)
-    return report
-
-
-@probe("a3_count_parameters")
-def probe_count_parameters(module, args, blobs):
-    """Build a model with a student factory, freeze some of its layers (`freeze`: none, first,
-    all_but_last: by parameterised leaf module), then call `count_parameters(model)`; report the
-    count and every parameter's name, shape and requires_grad."""
-    model, report = _model(module, args["factory"])
-    if model is None:
-        return report
-    layers = [m for m in model.modules() if not list(m.children()) and list(m.parameters(recurse=False))]
-    frozen = {"none": [], "first": layers[:1], "all_but_last": layers[:-1]}[args["freeze"]]
-    for layer in frozen:
-        for p in layer.parameters(recurse=False):
-            p.requires_grad_(False)
-    report.update(parameters=_parameters(model), count=call(module, args["function"], model))
     return report
 
 

@@ -9,6 +9,7 @@ parameters, the recorded mode of each forward pass. The parent judges.
 import numpy as np
 
 from grader.sandbox.probes import StudentError, _class_name, call, decoded, probe
+from grader.sandbox.probes.generic import build_layers
 
 
 def _as_student(name, fn, *args):
@@ -50,20 +51,6 @@ def _plain(value):
 
 
 # ---- weight initialisation ----------------------------------------------------------------------------
-
-def build_layers(spec):
-    """An nn.Sequential from the parent's spec: ["conv", in, out, kernel] (nested in its own
-    Sequential with a ReLU, to test that nested layers are reached) or ["linear", in, out]."""
-    import torch
-
-    layers = []
-    for entry in spec:
-        if entry[0] == "conv":
-            layers.append(torch.nn.Sequential(torch.nn.Conv2d(entry[1], entry[2], entry[3]), torch.nn.ReLU()))
-        else:
-            layers.append(torch.nn.Linear(entry[1], entry[2]))
-    return torch.nn.Sequential(*layers)
-
 
 @probe("fdn_init")
 def probe_init(module, args, blobs):

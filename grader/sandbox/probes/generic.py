@@ -6,12 +6,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 
-from grader.sandbox.probes import _class_name, _safe, _short_repr, call, decoded, probe, student
+from grader.sandbox.probes import StudentError, _class_name, _safe, _short_repr, call, decoded, probe, student
+
 
 @probe("call")
 def probe_call(module, args, blobs):
-    """Call a student function with the given arguments; return its result."""
-    return call(module, args["function"], *decoded(args, "args", blobs), **decoded(args, "kwargs", blobs))
+    """Call a student function with the given arguments; return its result. `models` (index ->
+    layer spec, see build_layers) puts a model built here at those positions of the arguments."""
+    positional = decoded(args, "args", blobs)
+    for index, spec in sorted((int(i), s) for i, s in (args.get("models") or {}).items()):
+        positional.insert(index, build_layers(spec))
+    return call(module, args["function"], *positional, **decoded(args, "kwargs", blobs))
 
 
 @probe("attribute")
@@ -29,6 +34,9 @@ def probe_module_info(module, args, blobs):
     info = {"class": _class_name(model), "is_module": isinstance(model, torch.nn.Module)}
     if not info["is_module"]:
         return info
+    freeze(model, args.get("freeze", "none"))
+    if args.get("count"):  # the student's own counting function, on the model as frozen here
+        info["count"] = call(module, args["count"], model)
     info["layers"] = [f"{name}: {_short_repr(layer)}" for name, layer in model.named_modules()
                       if name and not any(True for _ in layer.children())][:200]  # leaves only
     info["parameters"] = [[name, tuple(p.shape), bool(p.requires_grad)] for name, p in model.named_parameters()]
@@ -46,6 +54,46 @@ def probe_module_info(module, args, blobs):
             outputs.append({"error": f"{type(exc).__name__}: {_safe(lambda: str(exc))[:300]}"})
     info["outputs"] = outputs
     return info
+
+
+def freeze(model, which):
+    """Freeze the parameterised leaf layers `which` names: none, first or all_but_last."""
+    layers = [m for m in model.modules() if not list(m.children()) and list(m.parameters(recurse=False))]
+    for layer in {"none": [], "first": layers[:1], "all_but_last": layers[:-1]}[which]:
+        for p in layer.parameters(recurse=False):
+            p.requires_grad_(False)
+
+
+def build_layers(spec):
+    """An nn.Sequential from the parent's spec: ["conv", in, out, kernel] (nested in its own
+    Sequential with a ReLU, to test that nested layers are reached) or ["linear", in, out]."""
+    import torch
+
+    layers = []
+    for entry in spec:
+        if entry[0] == "conv":
+            layers.append(torch.nn.Sequential(torch.nn.Conv2d(entry[1], entry[2], entry[3]), torch.nn.ReLU()))
+        else:
+            layers.append(torch.nn.Linear(entry[1], entry[2]))
+    return torch.nn.Sequential(*layers)
+
+
+def argmax_predictions(model, x, factory):
+    """Class indices of `x` by argmax of the model's outputs, in eval mode without gradients (for an
+    assignment without a `predict` function of its own)."""
+    import torch
+
+    try:
+        model.eval()
+        with torch.no_grad():
+            out = model(x)
+    except BaseException as exc:  # noqa: BLE001 - the student's forward pass failed
+        raise StudentError(f"{factory}.forward", exc) from exc
+    if not isinstance(out, torch.Tensor) or out.dim() != 2:
+        got = f"shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else f"a {_class_name(out)}"
+        problem = ValueError(f"the model should return logits of shape (N, classes), but it returned {got}")
+        raise StudentError(f"{factory}.forward", problem)
+    return out.argmax(dim=1).to(torch.int64)
 
 
 def _conv_attributes(model):
@@ -108,7 +156,8 @@ def _handler_for(payload):
 
 @probe("train_predict")
 def probe_train_predict(module, args, blobs):
-    """Build, train on the labelled subset, predict the unlabelled one; return losses and predictions.
+    """Build, train on the labelled subset, predict the unlabelled one (with the student's `predict`,
+    or by argmax of the model's outputs when none is named); return losses and predictions.
 
     Options: `device` puts the model and every batch on that device; `input_shape` reshapes each image (e.g. [1, 28, 28]); `validation` > 0 holds out that
     many training images as a labelled loader passed after the training loader; `train_kwargs`
@@ -134,7 +183,10 @@ def probe_train_predict(module, args, blobs):
         model = model.to(device)  # the loaders yield tensors on the same device
     history = call(module, args["train"], model, *loaders, args["epochs"], **args.get("train_kwargs", {}))
     losses = history.get(args["losses_key"]) if args.get("losses_key") and type(history) is dict else history
-    predictions = call(module, args["predict"], model, test_x)
+    if args.get("predict"):
+        predictions = call(module, args["predict"], model, test_x)
+    else:
+        predictions = argmax_predictions(model, test_x, args["factory"])
     return {"losses": losses, "predictions": predictions}
 
 
