@@ -17,7 +17,7 @@ same score. The secret is a random file made once with mode 0600 in the grader's
 The bubblewrap sandbox mounts no part of that folder; the unisolated process backend does not
 hide it (nor anything else).
 
-Relabelled (through `CheckContext.training_data`): `min_accuracy` (lab07, lab11), `a3_min_accuracy`,
+Relabelled (through `CheckContext.training_data`): `min_accuracy` (lab07, lab11, a3),
 `a3_beats` (both models, so the comparison is unchanged), `a3_train_history` and `a3_lr_sweep`
 (the student's own accuracies are computed on the renamed labels they are given). Not relabelled:
 `a3_pick_examples` and `a3_example_figure`, whose meaning is a label's own class (an image keeps
