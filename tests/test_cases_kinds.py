@@ -148,6 +148,7 @@ def test_a_function_the_reference_lacks_is_refused_at_load(tmp_path):
     assert "check 'out_size'" in str(caught.value) and "toy.yaml" in str(caught.value)
 
 
+@pytest.mark.slow
 @pytest.mark.sandbox
 def test_expected_values_come_from_the_cache_once_computed(tmp_path):
     """The reference's answers are cached; a changed reference is a new key; a broken reference
