@@ -13,19 +13,6 @@ from grader.sandbox.values import Tensor, describe
 
 # ---- Q1.5: models ---------------------------------------------------------------------------------
 
-def _parameter_rows(report, what):
-    """[(name, shape, requires_grad)] from a probe's report, types checked exactly."""
-    rows = report.get("parameters")
-    if type(rows) is not list:
-        raise Fail(f"{what}: the grader could not read the parameters")
-    out = []
-    for row in rows:
-        if type(row) is not list or len(row) != 3 or type(row[0]) is not str or type(row[2]) is not bool:
-            raise Fail(f"{what}: the grader could not read the parameters")
-        out.append((row[0], expect.shape(row[1], f"parameter {row[0]}'s shape"), row[2]))
-    return out
-
-
 def _trainable(rows):
     return sum(math.prod(shape) for _, shape, grad in rows if grad)
 
@@ -36,7 +23,7 @@ def _summary(ctx, factory):
     if type(linear) is not list:
         raise Fail(f"`{factory}()`: the grader could not read the layers")
     shapes = [expect.shape(s, f"a Linear layer of `{factory}()`") for s in linear]
-    return shapes, _trainable(_parameter_rows(report, f"`{factory}()`"))
+    return shapes, _trainable(expect.parameter_rows(report, f"`{factory}()`"))
 
 
 @check_kind("a3_compare_models", probes=("a3_model_summary",),

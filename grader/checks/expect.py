@@ -30,6 +30,19 @@ def shape(value, what):
     return tuple(value)
 
 
+def parameter_rows(report, what):
+    """[(name, shape, requires_grad)] from a probe's "parameters" rows, types checked exactly."""
+    rows = report.get("parameters")
+    if type(rows) is not list:
+        raise Fail(f"{what}: the grader could not read the parameters")
+    out = []
+    for row in rows:
+        if type(row) is not list or len(row) != 3 or type(row[0]) is not str or type(row[2]) is not bool:
+            raise Fail(f"{what}: the grader could not read the parameters")
+        out.append((row[0], shape(row[1], f"parameter {row[0]}'s shape"), row[2]))
+    return out
+
+
 def array(value, what, ndim=None, allow_numpy=True, allow_tensor=True):
     """A numeric array from a returned tensor or numpy array; finite values required."""
     if isinstance(value, Tensor) and allow_tensor:

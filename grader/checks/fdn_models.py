@@ -30,18 +30,6 @@ def vgg16_shapes():
     return {name: tuple(p.shape) for name, p in model.named_parameters()}
 
 
-def _rows(report, what):
-    rows = report.get("parameters")
-    if type(rows) is not list:
-        raise Fail(f"{what}: the grader could not read the parameters")
-    out = []
-    for row in rows:
-        if type(row) is not list or len(row) != 3 or type(row[0]) is not str or type(row[2]) is not bool:
-            raise Fail(f"{what}: the grader could not read the parameters")
-        out.append((row[0], expect.shape(row[1], f"parameter {row[0]}'s shape"), row[2]))
-    return out
-
-
 def _none_or(types):
     return types + (type(None),)
 
@@ -67,7 +55,7 @@ def fdn_vgg_transfer(ctx):
     report = expect.mapping(report, f"`{build}`", ["class", "is_module"])
     if report["is_module"] is not True:
         raise Fail(f"`{build}` should return an nn.Module, but it returned a {report['class']}")
-    rows = _rows(report, f"`{build}`")
+    rows = expect.parameter_rows(report, f"`{build}`")
     got = {name: shape for name, shape, _ in rows}
     want = dict(vgg16_shapes())
     want["classifier.6.weight"], want["classifier.6.bias"] = (classes, 4096), (classes,)

@@ -19,20 +19,6 @@ def _module_info(ctx, factory, factory_args=(), **options):
     return info
 
 
-def _parameters(info, what):
-    """[(name, shape, requires_grad)] with exact types, from a module_info or transfer observation."""
-    rows = info.get("parameters")
-    if type(rows) is not list:
-        raise Fail(f"{what}: the grader could not read the parameters")
-    out = []
-    for row in rows:
-        if (type(row) is not list or len(row) != 3 or type(row[0]) is not str
-                or type(row[2]) is not bool):
-            raise Fail(f"{what}: the grader could not read the parameters")
-        out.append((row[0], expect.shape(row[1], f"parameter {row[0]}'s shape"), row[2]))
-    return out
-
-
 @check_kind("output_shape", probes=("module_info",),
             factory=Param((str,)),
             inputs=Param((list,), validate=shape_list),
@@ -75,7 +61,7 @@ def parameter_count(ctx):
     if p["trainable"] is None and not p["function"]:
         raise Fail("rubric error: parameter_count needs 'trainable' or 'function'")
     info = _module_info(ctx, p["factory"], factory_args=p["args"], freeze=p["freeze"], count=p["function"])
-    rows = _parameters(info, f"`{p['factory']}()`")
+    rows = expect.parameter_rows(info, f"`{p['factory']}()`")
     trainable = sum(math.prod(shape) for _, shape, grad in rows if grad)
     frozen = sum(math.prod(shape) for _, shape, grad in rows if not grad)
     if p["trainable"] is not None and (trainable, frozen) != (p["trainable"], p["frozen"]):
@@ -110,7 +96,7 @@ def transfer_learning(ctx):
     report = expect.mapping(report, f"`{p['factory']}`", ["class", "is_module"])
     if report["is_module"] is not True:
         raise Fail(f"`{p['factory']}({p['num_classes']})` should return an nn.Module, but it returned a {report['class']}")
-    rows = _parameters(report, f"`{p['factory']}({p['num_classes']})`")
+    rows = expect.parameter_rows(report, f"`{p['factory']}({p['num_classes']})`")
     head = p["head"] + "."
     shapes = {name: shape for name, shape, _ in rows if name.startswith(head)}
     want = {head + "weight": (p["num_classes"], p["in_features"]), head + "bias": (p["num_classes"],)}
