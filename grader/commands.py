@@ -153,7 +153,9 @@ def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=
             if warning.startswith(f"{scores.path}, line "):
                 echo(f"note: {text.inline(result['submission'])}: {text.inline(warning)}")
     rate = len(summary.graded) / summary.seconds * 3600 if summary.seconds else 0
+    copies = getattr(summary, "duplicates", 0)
     echo(f"Graded {len(summary.graded)}, reused {len(summary.skipped)} (--resume) in {summary.seconds:.0f} s"
+         + (f"; {copies} identical to an earlier submission, graded once" if copies else "")
          + (f" ({rate:.0f} submissions an hour)" if summary.graded else ""))
     echo(f"Gradebook: {out / 'grades.csv'}; class overview: {out / 'index.html'}")
     return results

@@ -4,9 +4,15 @@ Workers only wait on their child processes, so threads suffice in the parent. Ea
 slot (its children's uid under bwrap). Each child uses `options.threads` torch threads (1 by
 default), so that N workers on N cores do not oversubscribe the machine and the grades do not
 depend on the number of workers (float results can change with the thread count). Ctrl-C kills every child and writes nothing half-done.
+Identical submissions of a batch (same normalised content, same rubric: `duplicate_key`) are graded
+once: each later copy gets that result under its own id, with its own report and files, and its
+log says whose result it reuses.
 """
 
+import copy
 import dataclasses
+import hashlib
+import json
 import os
 import queue
 import sys
@@ -32,6 +38,7 @@ class Interrupted(Exception):
 class Summary:
     graded: list = field(default_factory=list)  # ids graded in this run
     skipped: list = field(default_factory=list)  # ids whose stored results were reused (--resume)
+    duplicates: int = 0  # graded ids whose result is an identical earlier submission's (graded once)
     seconds: float = 0.0
 
 
@@ -48,10 +55,85 @@ def split_done(sources, store, resume, scores=None):
     return summary, todo
 
 
+def duplicate_key(source, rubric):
+    """What makes two submissions identical for grading: the rubric's digest, the file's kind and
+    its content normalised as the grader reads it (line endings and a byte-order mark, trailing
+    blank space at the end; for a notebook only its cells' kinds and sources, not outputs, execution
+    counts or metadata). None for a submission that cannot be read (graded on its own)."""
+    if source.path is None:
+        return None
+    try:
+        raw = source.path.read_bytes()
+    except OSError:
+        return None
+    suffix = source.path.suffix.lower()
+    body = _normalised(raw.decode("utf-8", errors="surrogateescape"))
+    if suffix == ".ipynb":
+        try:
+            cells = json.loads(raw).get("cells")
+            body = json.dumps([[c.get("cell_type"), _normalised(_cell_source(c))] for c in cells])
+        except (ValueError, TypeError, AttributeError, RecursionError):
+            pass  # not a notebook: its normalised text is its key, and staging says what is wrong
+    digest = hashlib.sha256(body.encode("utf-8", errors="surrogateescape")).hexdigest()
+    return rubric.digest, suffix, digest
+
+
+def _normalised(text_):
+    return text_.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").rstrip()
+
+
+def _cell_source(cell):
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def split_duplicates(todo, rubric):
+    """([(source, content, [(copy, its content), ...])] to grade, number of copies): each later
+    submission with the `duplicate_key` of an earlier one rides along with that one."""
+    firsts, by_key, copies = [], {}, 0
+    for source, content in todo:
+        key = duplicate_key(source, rubric)
+        if key is not None and key in by_key:
+            by_key[key][2].append((source, content))
+            copies += 1
+            continue
+        entry = (source, content, [])
+        firsts.append(entry)
+        if key is not None:
+            by_key[key] = entry
+    return firsts, copies
+
+
+def reused_result(result, first, source, scores=None):
+    """`result` (graded for `first`, TA scores not merged) as `source`'s: its id, its file name in
+    place of the first's in every message, its own manual scores."""
+    old, new = first.path.name, source.path.name
+    renamed = _renamed(result, old, new) if old != new else result
+    renamed = dataclasses.replace(renamed, submission=source.id)
+    return manual.merge(renamed, scores) if scores else renamed
+
+
+def _renamed(value, old, new):
+    """A copy of `value` (result dataclasses, tuples, strings) with `old` replaced by `new` in its text;
+    fields are set directly, so text already escaped is not escaped again."""
+    if isinstance(value, str):
+        return value.replace(old, new)
+    if isinstance(value, tuple):
+        return tuple(_renamed(v, old, new) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = copy.copy(value)
+        for f in dataclasses.fields(value):
+            if f.name != "artifacts":
+                object.__setattr__(out, f.name, _renamed(getattr(value, f.name), old, new))
+        return out
+    return value
+
+
 def grade_all(sources, rubric, store, options, workers=1, resume=False, show_progress=True, scores=None):
     """Grade `sources` into `store`, a TA's `scores` (grader.manual) merged; returns a Summary.
     Raises Interrupted on Ctrl-C."""
     summary, todo = split_done(sources, store, resume, scores)
+    todo, summary.duplicates = split_duplicates(todo, rubric)
     if workers * options.threads > (os.cpu_count() or 1):
         print(f"note: {workers} workers x {options.threads} torch thread(s) exceed the {os.cpu_count()} cores",
               file=sys.stderr)
@@ -59,38 +141,46 @@ def grade_all(sources, rubric, store, options, workers=1, resume=False, show_pro
     for slot in range(workers):
         slots.put(slot)
     stop = threading.Event()
-    bar = tqdm(total=len(todo), unit="submission", disable=not show_progress or not todo, dynamic_ncols=True)
+    bar = tqdm(total=len(todo) + summary.duplicates, unit="submission", disable=not show_progress or not todo, dynamic_ncols=True)
     failures = []
     started = time.monotonic()
 
-    def job(source, content):
+    def job(source, content, copies):
         slot = slots.get()
         try:
             if stop.is_set():
-                return None
+                return []
             run_options = dataclasses.replace(options, slot=slot)
-            result = grade_source(source, rubric, run_options, scores)
+            plain = grade_source(source, rubric, run_options)
             if stop.is_set():  # interrupted mid-way: its children were killed, the result is not real
-                return None
+                return []
+            result = manual.merge(plain, scores) if scores else plain
             store.write(source, result.to_json(), content, *outputs(source, result), scores=scores)
-            return result
+            done = [(source, result)]
+            for twin, twin_content in copies:
+                reused = reused_result(plain, source, twin, scores)
+                note = (f"graded once: same normalised content and rubric as {text.name(source.id)}, "
+                        "whose result is reused")
+                store.write(twin, reused.to_json(), twin_content, *outputs(twin, reused, note), scores=scores)
+                done.append((twin, reused))
+            return done
         finally:
             slots.put(slot)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grade") as pool:
-        pending = {pool.submit(job, source, content): source for source, content in todo}
+        pending = {pool.submit(job, *entry): entry[0] for entry in todo}
         try:
             while pending:
                 done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 for future in done:
-                    source = pending.pop(future)
-                    result = future.result()
-                    summary.graded.append(source.id)
-                    if result and any(c.status in ("error", "timeout") for c in result.checks):
-                        failures.append(source.id)
+                    pending.pop(future)
+                    for source, result in future.result():
+                        summary.graded.append(source.id)
+                        if any(c.status in ("error", "timeout") for c in result.checks):
+                            failures.append(source.id)
+                        bar.update(1)
                     bar.set_postfix_str(f"with errors: {len(failures)}"
                                         + (f" (last: {text.inline(failures[-1], 'name')})" if failures else ""))
-                    bar.update(1)
         except KeyboardInterrupt:
             stop.set()
             session.kill_all()
@@ -98,7 +188,8 @@ def grade_all(sources, rubric, store, options, workers=1, resume=False, show_pro
                 future.cancel()
             session.kill_all()
             bar.close()
-            raise Interrupted(f"interrupted: {len(summary.graded)} of {len(todo)} graded and kept") from None
+            raise Interrupted(f"interrupted: {len(summary.graded)} of {len(todo) + summary.duplicates} graded "
+                              "and kept") from None
     bar.close()
     summary.seconds = time.monotonic() - started
     return summary
@@ -114,17 +205,17 @@ def grade_source(source, rubric, options, scores=None):
     return manual.merge(result, scores) if scores else result
 
 
-def outputs(source, result):
-    """(report HTML, log text) of one graded submission."""
+def outputs(source, result, note=""):
+    """(report HTML, log text) of one graded submission; `note` is a line of ours for the log."""
     name = source.path.name if source.path else source.id
-    return render_report(result, name, result.warnings), _log(source, result)
+    return render_report(result, name, result.warnings), _log(source, result, note)
 
 
-def _log(source, result):
+def _log(source, result, note=""):
     """log.txt: names written with repr and every message escaped (grader.text), so that no student
     text can forge a line of it or carry a terminal escape sequence."""
     lines = [f"submission {text.name(source.id)} from {text.name(source.origin)}",
-             f"score {result.score:g} / {result.max_score:g}", ""]
+             f"score {result.score:g} / {result.max_score:g}", *([note] if note else []), ""]
     for check in result.checks:
         lines.append(f"{check.status:<8} {check.points:g}/{check.max_points:g} {check.id} ({check.seconds:.1f} s)")
         if check.message and check.status != "passed":
