@@ -1,0 +1,249 @@
+"""Figures on a realistic class (bench/realistic_class.py), each side measured in this run; a figure
+whose either side did not do its work is refused (printed as REFUSED with why), never as a ratio.
+
+    .venv/bin/python bench/realistic.py --n 300 --notebooks 20      # the issue's sizes
+    .venv/bin/python bench/realistic.py --n 20 --notebooks 6 --only floor dups
+
+1 floor: grading the trainable part of the class (correct + one mistake), full rubric, fork server,
+  2 workers / the same submissions' training and prediction run bare (same data sizes, epochs,
+  seeds, one torch thread, 2 processes each importing torch once).
+3 reset: time the parent is blocked by Zygote.reset, _finish_reset and fresh_workdir per
+  submission; the zygote's own time is one reset awaited at once after the batch.
+4 dups: the same class with 10 % of it copies of earlier submissions / without.
+5 oracle: reference computations per batch against the distinct requests (from an empty cache).
+2 notebooks lives in bench/run.py's peer part (`--realistic` runs it on a class of notebooks).
+"""
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+import realistic_class  # noqa: E402
+
+PY = sys.executable
+TARGETS = {"floor": 1.15, "reset_ms": 50.0, "dups": 0.90, "oracle": 1.0}
+
+
+def figure(name, value, target, problems, unit="x"):
+    """The figure's line; REFUSED (no number) when `problems` says a side did not do its work."""
+    if problems:
+        print(f"  => {name}: REFUSED ({'; '.join(problems)})", flush=True)
+        return {"figure": name, "refused": problems}
+    ok = value <= target
+    print(f"  => {name}: {value:.3f}{unit} (target <= {target}{unit}) {'OK' if ok else 'MISSED'}", flush=True)
+    return {"figure": name, "value": round(value, 4), "target": target, "ok": ok}
+
+
+class Instrumented:
+    """Counts and times of the parent's reset calls and of the oracle's computations while grading."""
+
+    def __init__(self, cache_dir):
+        from grader.checks import oracle
+        from grader.sandbox import zygote
+
+        self.blocked, self.by_name, self.computed, self.keys = [], {}, 0, set()
+        self._local = threading.local()
+        self._undo = []
+        for name in ("reset", "_finish_reset", "fresh_workdir"):
+            self._wrap(zygote.Zygote, name, self._timer)
+        self._wrap(oracle.Oracle, "_write", self._counter)
+        self._wrap(oracle, "default_cache_dir", lambda original: lambda: Path(cache_dir))
+
+    def _wrap(self, owner, name, make):
+        original = getattr(owner, name)
+        setattr(owner, name, make(original))
+        self._undo.append((owner, name, original))
+
+    def _timer(self, original):
+        def timed(*args, **kwargs):  # the outermost call only: fresh_workdir calls _finish_reset itself
+            depth = getattr(self._local, "depth", 0)
+            self._local.depth = depth + 1
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self._local.depth = depth
+                if depth == 0:
+                    seconds = time.perf_counter() - started
+                    self.blocked.append(seconds)
+                    self.by_name.setdefault(original.__name__, []).append(seconds)
+        return timed
+
+    def _counter(self, original):
+        def counted(oracle_self, key, value):
+            self.computed += 1
+            self.keys.add(key)
+            return original(oracle_self, key, value)
+        return counted
+
+    def undo(self):
+        for owner, name, original in reversed(self._undo):
+            setattr(owner, name, original)
+
+
+def grade(folder, assignment, out, workers, cache_dir):
+    """(seconds, Instrumented, gradebook rows) of `grader grade` run in this process."""
+    from grader import commands
+
+    probe = Instrumented(cache_dir)
+    started = time.perf_counter()
+    try:
+        commands.grade(paths=[str(folder)], assignment=assignment, out_dir=str(out), workers=workers,
+                       echo=lambda *a, **k: None, progress=False)
+    finally:
+        seconds = time.perf_counter() - started
+        probe.undo()
+    with open(Path(out) / "grades.csv") as f:
+        rows = list(csv.DictReader(f))
+    return seconds, probe, rows
+
+
+BARE = r"""
+import io, sys, json, types, random
+import numpy as np, torch
+torch.set_num_threads(1)
+from grader import data as datasets, rubric as rubrics
+from grader.staging import stage
+rubric = rubrics.load_file(sys.argv[1])
+check = next(c for c in rubric.checks if c.kind == "min_accuracy")
+p = check.params
+split = datasets.load(rubric.dataset)
+payload, test_y = datasets.child_inputs(split, p["train_size"], p["test_size"], check.seed)
+arrays = np.load(io.BytesIO(payload))
+shape = tuple(p.get("input_shape") or ())
+as_x = lambda a: torch.from_numpy(a).reshape(len(a), *shape) if shape else torch.from_numpy(a)
+for path in sys.argv[2:]:
+    module = types.ModuleType(rubric.assignment)
+    exec(compile(stage(path).source, path, "exec"), module.__dict__)
+    random.seed(check.seed); np.random.seed(check.seed % 2**32); torch.manual_seed(check.seed)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(as_x(arrays["train_x"]),
+                                         torch.from_numpy(arrays["train_y"])), batch_size=p["batch_size"], shuffle=True)
+    model = getattr(module, p["factory"])()
+    getattr(module, p["train"])(model, loader, p["epochs"])
+    pred = getattr(module, p["predict"])(model, as_x(arrays["test_x"])).numpy()
+    print("ACC", json.dumps([path, float((pred == test_y).mean())]), flush=True)
+"""
+
+
+def bare(paths, assignment, workers):
+    """(seconds, {path: accuracy}) of the bare floor: `workers` processes, the paths dealt round-robin."""
+    rubric = ROOT / "rubric" / f"{assignment}.yaml"
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    started = time.perf_counter()
+    procs = [subprocess.Popen([PY, "-c", BARE, str(rubric), *map(str, paths[w::workers])], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for w in range(workers)]
+    outs = [p.communicate() for p in procs]
+    seconds = time.perf_counter() - started
+    accuracies = {}
+    for out, _ in outs:
+        for line in out.splitlines():
+            if line.startswith("ACC "):
+                path, value = json.loads(line[4:])
+                accuracies[path] = value
+    return seconds, accuracies
+
+
+def accuracy_of(out, row_id):
+    result = json.loads((Path(out) / row_id / "results.json").read_text())
+    return next((c.get("value") for c in result["checks"] if c["id"] == "accuracy"), None)
+
+
+def floor_figure(tmp, assignment, n, workers):
+    print(f"1. {assignment}: class cost / compute floor, {workers} workers", flush=True)
+    planned = [p for p in realistic_class.plan(assignment, n) if p.trains]
+    written = realistic_class.write(Path(tmp) / f"{assignment}-floor", planned)
+    print(f"  class: {len(planned)} trainable submissions ({realistic_class.proportions(planned)})")
+    ours, probe, rows = grade(Path(tmp) / f"{assignment}-floor", assignment, Path(tmp) / f"{assignment}-out",
+                              workers, Path(tmp) / f"{assignment}-expected")
+    floor, accuracies = bare([p for p, _ in written], assignment, workers)
+    problems = []
+    graded = {r["submission"]: accuracy_of(Path(tmp) / f"{assignment}-out", r["submission"]) for r in rows}
+    if len(rows) != len(written) or any(v is None for v in graded.values()):
+        problems.append(f"the grader trained {sum(v is not None for v in graded.values())} of {len(written)}")
+    if len(accuracies) != len(written):
+        problems.append(f"the bare side trained {len(accuracies)} of {len(written)}")
+    if not problems:
+        gap = abs(statistics.mean(graded.values()) - statistics.mean(accuracies.values()))
+        print(f"  mean accuracy grader {statistics.mean(graded.values()):.4f} (classes secretly renamed), "
+              f"bare {statistics.mean(accuracies.values()):.4f}")
+        if gap > 0.05:
+            problems.append(f"mean accuracies differ by {gap:.3f}: not the same work")
+    print(f"  grader {ours:.1f} s, bare {floor:.1f} s")
+    return [figure(f"{assignment} class / floor", ours / floor if floor else 0, TARGETS["floor"], problems),
+            *reset_and_oracle(probe, len(written), workers)]
+
+
+def reset_and_oracle(probe, count, workers):
+    from grader.sandbox import zygote
+
+    print("3. fork server reset: parent blocked per submission (reset + _finish_reset + fresh_workdir)")
+    per = sum(probe.blocked) / count if count else 0
+    problems = [] if probe.blocked else ["no reset was timed: the fork server did not run"]
+    for name, seconds in sorted(probe.by_name.items()):
+        print(f"  {name}: {len(seconds)} calls, median {statistics.median(seconds) * 1000:.1f} ms, "
+              f"max {max(seconds) * 1000:.1f} ms, total {sum(seconds):.2f} s")
+    zygote_side = []
+    for z in list(zygote._POOL.values()):
+        if z.child is None:
+            continue
+        started = time.perf_counter()
+        z.reset()
+        z._finish_reset()
+        zygote_side.append(time.perf_counter() - started)
+    if zygote_side:
+        print(f"  zygote-side reset, awaited at once: {', '.join(f'{s * 1000:.1f}' for s in zygote_side)} ms")
+    out = [figure("parent blocked by reset, ms a submission", per * 1000, TARGETS["reset_ms"], problems, " ms")]
+    print("5. oracle: reference computations in the batch / distinct requests")
+    problems = [] if probe.keys else ["the oracle computed nothing (no check asked for expected values)"]
+    print(f"  {probe.computed} computations, {len(probe.keys)} distinct, {count} submissions, {workers} workers")
+    out.append(figure("oracle computations / distinct", probe.computed / max(1, len(probe.keys)),
+                      TARGETS["oracle"], problems))
+    return out
+
+
+def dups_figure(tmp, assignment, n, workers):
+    print(f"4. {assignment}: a class with 10 % identical copies / the same class without", flush=True)
+    planned = [p for p in realistic_class.plan(assignment, n, seed=7) if p.trains]
+    times, books = {}, {}
+    for label, share in (("unique", 0.0), ("copies", 0.10)):
+        folder = Path(tmp) / f"dups-{label}"
+        realistic_class.write(folder, planned, duplicates=share)
+        times[label], _, books[label] = grade(folder, assignment, Path(tmp) / f"dups-out-{label}", workers,
+                                              Path(tmp) / "dups-expected")
+    problems = [f"{k} graded {len(v)} of {len(planned)}" for k, v in books.items() if len(v) != len(planned)]
+    print(f"  unique {times['unique']:.1f} s, with copies {times['copies']:.1f} s")
+    return [figure("10 % copies / unique", times["copies"] / times["unique"], TARGETS["dups"], problems)]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20, help="class size (the issue's target: 300)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--assignments", nargs="*", default=["lab07_convnets", "lab11_fashion_cnn"])
+    parser.add_argument("--only", nargs="*", choices=["floor", "dups"], default=["floor", "dups"])
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    figures, started, load = [], time.time(), os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="grader-realistic-") as tmp:
+        for assignment in args.assignments:
+            if "floor" in args.only:
+                figures += floor_figure(tmp, assignment, args.n, args.workers)
+        if "dups" in args.only:
+            figures += dups_figure(tmp, args.assignments[0], args.n, args.workers)
+    print(f"\nload average before {load[0]:.1f}, after {os.getloadavg()[0]:.1f}; {time.time() - started:.0f} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
