@@ -28,7 +28,7 @@ TEMPLATE_NOTEBOOK = ROOT / "student_template" / f"{ASSIGNMENT}.ipynb"
 ALL_CHECKS = check_ids(RUBRIC)
 MANUAL = ("answer_1_4", "answer_1_5", "answer_1_7")  # written answers: pending until a TA scores them
 CNN_TRAINING = frozenset({"cnn_accuracy", "cnn_beats_mlp"})  # the slowest: training the small CNN and the MLP
-SLOW = CNN_TRAINING | {"train", "train_uses_lr", "lr_sweep"}  # every check that trains
+SLOW = CNN_TRAINING | {"train", "train_uses_lr", "train_sgd", "train_mean_loss", "lr_sweep"}  # every check that trains
 
 
 @dataclass(frozen=True)
@@ -127,12 +127,28 @@ SUBMISSIONS_LIST = [
                "    history = ",
                "    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n    loss_fn = nn.CrossEntropyLoss()\n"
                "    history = ")),
-        expected={"train_uses_lr": "failed"}, hints={"train_uses_lr": "use the `lr` argument"},
+        expected={"train_uses_lr": "failed", "train_sgd": "failed", "train_mean_loss": "failed"},
+        hints={"train_uses_lr": "use the `lr` argument", "train_sgd": "stepped SGD at lr=0.1",
+               "train_mean_loss": "changed the model's weights although lr=0"},
         skip=CNN_TRAINING),
     Submission(
         "train_never_steps", "train computes the gradients but never calls optimizer.step()",
         _edit((TRAIN_STEP, TRAIN_STEP.replace("            optimizer.step()\n", ""))),
-        expected={"train": "failed"}, hints={"train": "did not change the model's weights"},
+        expected={"train": "failed", "train_sgd": "failed"},
+        hints={"train": "did not change the model's weights", "train_sgd": "did not change the model's weights"},
+        skip=CNN_TRAINING),
+    Submission(
+        "train_uses_adam", "train steps Adam at `lr` instead of SGD: everything else about it is right",
+        _edit(("    optimizer = torch.optim.SGD(model.parameters(), lr=lr)\n    loss_fn = nn.CrossEntropyLoss()\n"
+               "    history = ",
+               "    optimizer = torch.optim.Adam(model.parameters(), lr=lr)\n    loss_fn = nn.CrossEntropyLoss()\n"
+               "    history = ")),
+        expected={"train_sgd": "failed"}, hints={"train_sgd": "stepped Adam at lr=0.5"},
+        skip=CNN_TRAINING),
+    Submission(
+        "train_sums_epoch_loss", "train records the summed loss of the epoch instead of its mean",
+        _edit(('        history["loss"].append(total / max(count, 1))\n', '        history["loss"].append(total)\n')),
+        expected={"train_mean_loss": "failed"}, hints={"train_mean_loss": "the sum of every sample's loss"},
         skip=CNN_TRAINING),
     Submission(
         "sweep_reuses_one_model", "lr_sweep trains the same build_mlp() for every learning rate",

@@ -11,7 +11,7 @@ import io
 import numpy as np
 
 from grader.sandbox.probes import _class_name, call, decoded, probe
-from grader.sandbox.probes.generic import argmax_predictions
+from grader.sandbox.probes.generic import argmax_predictions, watched_steps
 
 MAX_POINTS = 1_000  # points of a plotted line reported back
 MAX_PIXELS = 10_000  # pixels of a panel's image reported back (a 28 x 28 picture has 784)
@@ -159,6 +159,30 @@ def probe_train(module, args, blobs):
                 default=0.0)
     report.update(history=history, moved=moved, predictions=argmax_predictions(model, data["val_x"], args["factory"]))
     return report
+
+
+@probe("a3_train_watched")
+def probe_train_watched(module, args, blobs):
+    """`train(model, train_loader, test_loader, epochs, lr)` on the grader's flatten + linear model
+    with the parent's weights and batches in order (so the parent can replay plain SGD and the
+    per-sample losses); report the history, the final weights and every optimizer step seen."""
+    import torch
+    from torch import nn
+
+    weight, bias, x, y, val_x, val_y = decoded(args, "args", blobs)
+    linear = nn.Linear(weight.shape[1], weight.shape[0])
+    with torch.no_grad():
+        linear.weight.copy_(weight)
+        linear.bias.copy_(bias)
+    model = nn.Sequential(nn.Flatten(), linear)
+    steps, handle = watched_steps(model)
+    try:
+        history = call(module, args["train"], model, _loader(x, y, args["batch_size"]),
+                       _loader(val_x, val_y, args["batch_size"]), args["epochs"], args["lr"])
+    finally:
+        handle.remove()
+    return {"history": history, "weight": linear.weight.detach().clone(), "bias": linear.bias.detach().clone(),
+            "steps": steps}
 
 
 @probe("a3_lr_sweep")

@@ -154,6 +154,40 @@ def _handler_for(payload):
     return Handler
 
 
+def watched_steps(model):
+    """Record every optimizer step while installed (a global pre-step hook): the optimizer's class,
+    its first group's lr and momentum, and whether it updates `model`'s parameters."""
+    import torch.optim.optimizer as optim_module
+
+    ours = {id(p) for p in model.parameters()}
+    steps = []
+
+    def hook(optimizer, args, kwargs):
+        if len(steps) >= 20_000:
+            return
+        groups = getattr(optimizer, "param_groups", None) or [{}]
+        group = groups[0] if isinstance(groups[0], dict) else {}
+        kind = type(optimizer)
+        lr, momentum = group.get("lr"), group.get("momentum")
+        steps.append({"class": f"{kind.__module__}.{kind.__qualname__}",
+                      "lr": float(lr) if type(lr) in (int, float) else None,
+                      "momentum": float(momentum) if type(momentum) in (int, float) else None,
+                      "ours": any(id(p) in ours for g in groups if isinstance(g, dict) for p in g.get("params", ()))})
+
+    return steps, optim_module.register_optimizer_step_pre_hook(hook)
+
+
+def step_summary(steps):
+    """The number of optimizer steps on the model and each distinct (class, lr, momentum) seen."""
+    ours = [s for s in steps if s["ours"]]
+    kinds = []
+    for step in ours:
+        kind = {"class": step["class"], "lr": step["lr"], "momentum": step["momentum"]}
+        if kind not in kinds and len(kinds) < 5:
+            kinds.append(kind)
+    return {"steps": len(ours), "optimizers": kinds}
+
+
 @probe("train_predict")
 def probe_train_predict(module, args, blobs):
     """Build, train on the labelled subset, predict the unlabelled one (with the student's `predict`,
@@ -181,13 +215,18 @@ def probe_train_predict(module, args, blobs):
     model = call(module, args["factory"])
     if isinstance(model, torch.nn.Module):
         model = model.to(device)  # the loaders yield tensors on the same device
-    history = call(module, args["train"], model, *loaders, args["epochs"], **args.get("train_kwargs", {}))
+    steps, handle = watched_steps(model) if isinstance(model, torch.nn.Module) else ([], None)
+    try:
+        history = call(module, args["train"], model, *loaders, args["epochs"], **args.get("train_kwargs", {}))
+    finally:
+        if handle is not None:
+            handle.remove()
     losses = history.get(args["losses_key"]) if args.get("losses_key") and type(history) is dict else history
     if args.get("predict"):
         predictions = call(module, args["predict"], model, test_x)
     else:
         predictions = argmax_predictions(model, test_x, args["factory"])
-    return {"losses": losses, "predictions": predictions}
+    return {"losses": losses, "predictions": predictions, "optimizer": step_summary(steps)}
 
 
 @probe("transfer")
