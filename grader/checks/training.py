@@ -57,8 +57,61 @@ def min_accuracy(ctx):
         raise Fail(f"{predictor} should return class indices (an integer tensor), not {predictions.dtype} "
                    "scores; use argmax", curve)
     accuracy = float(np.mean(predictions == test_y))
-    where = f"after {p['epochs']} epochs on {len(test_y)} held-out images"
+    ran = budget_text(p, result.get("optimizer"))
+    where = f"on {len(test_y)} held-out images after {ran}"
     if accuracy < p["threshold"]:
         raise Fail(f"accuracy {accuracy:.1%} {where} is below the required {p['threshold']:.0%}; "
-                   "check the loss curve: does it go down?", curve, value=accuracy)
+                   f"{diagnosis(losses, result.get('optimizer'), 'lr' in p['train_kwargs'])}", curve, value=accuracy)
     return Verdict(True, f"accuracy {accuracy:.1%} {where} (required {p['threshold']:.0%})", curve, value=accuracy)
+
+
+def _optimizers(report):
+    """The distinct optimizers the child saw stepping the model, as 'SGD at lr=0.01 with momentum 0.9'."""
+    kinds = report.get("optimizers") if type(report) is dict and type(report.get("optimizers")) is list else []
+    texts = []
+    for kind in kinds[:5]:
+        if type(kind) is not dict or type(kind.get("class")) is not str:
+            continue
+        text = kind["class"].rsplit(".", 1)[-1][:40]
+        if type(kind.get("lr")) is float:
+            text += f" at lr={kind['lr']:g}"
+        if type(kind.get("momentum")) is float and kind["momentum"]:
+            text += f" with momentum {kind['momentum']:g}"
+        texts.append(text)
+    return texts
+
+
+def budget_text(p, report):
+    """What the check ran, in the student's terms: '3 epochs of 4,000 images, 189 steps of batch 64,
+    your train's Adam at lr=0.001'."""
+    steps = p["epochs"] * -(-p["train_size"] // p["batch_size"])
+    text = (f"{p['epochs']} epoch{'s' if p['epochs'] != 1 else ''} of {p['train_size']:,} training images, "
+            f"{steps} steps of batch {p['batch_size']}")
+    if p["train_kwargs"]:
+        text += " with " + ", ".join(f"{k}={v!r}" for k, v in sorted(p["train_kwargs"].items()))
+    seen = _optimizers(report)
+    if seen:
+        text += f"; your `{p['train']}` stepped {' and '.join(seen)}"
+    return text
+
+
+def diagnosis(losses, report, lr_given=False):
+    """Tell a loop that does not learn (a bug) from one that learns too slowly for the budget."""
+    steps = report.get("steps") if type(report) is dict else None
+    if steps == 0 and not _optimizers(report):
+        return ("no optimizer step updated the model's parameters: build the optimizer on model.parameters() "
+                "and call optimizer.step() after loss.backward() for each batch")
+    if len(losses) < 2:
+        return f"the training loss ended at {losses[-1]:.4f}; is it going down from epoch to epoch?"
+    first, last = losses[0], losses[-1]
+    trend = f"the training loss went from {first:.4f} to {last:.4f} over {len(losses)} epochs"
+    if not last < first - 0.01 * abs(first):
+        return (f"{trend}: it does not go down, so the model is not learning. That is a bug rather than the "
+                "budget: are the gradients zeroed each step, the loss computed on the model's outputs and "
+                "the labels, and optimizer.step() called on the model's parameters?")
+    if lr_given:
+        return (f"{trend}: it goes down, but too slowly for this budget at the given learning rate. Look at "
+                "the model: ReLU activations between layers, no Softmax before the cross-entropy loss, and "
+                "enough channels before the last layer train faster under plain SGD")
+    return (f"{trend}: it goes down, but too slowly for this budget. Make your loop learn faster here: a "
+            "larger default learning rate, momentum (e.g. SGD with momentum=0.9), or Adam")

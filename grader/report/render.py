@@ -5,7 +5,6 @@ and is inlined so that a report is one self-contained file a TA can send to a st
 """
 
 import base64
-import html
 import os
 import tempfile
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader
 
 from grader import text
+from grader.report.curve import curve_svg  # noqa: F401 (re-exported)
 
 HERE = Path(__file__).resolve().parent
 ENV = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)  # student text is hostile
@@ -73,25 +73,6 @@ def atomic_write(path, text):
         f.write(text)
     os.chmod(tmp, 0o644)
     os.replace(tmp, path)
-
-
-def curve_svg(values, width=420, height=180, pad=34):
-    """A small line chart of `values` (one point an epoch) as inline SVG markup."""
-    if not values:
-        return ""
-    low, high = min(values), max(values)
-    span = (high - low) or 1.0
-    step = (width - 2 * pad) / max(len(values) - 1, 1)
-    points = [(pad + i * step, height - pad - (v - low) / span * (height - 2 * pad)) for i, v in enumerate(values)]
-    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-    dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3"><title>epoch {i + 1}: {v:.4f}</title></circle>'
-                   for i, ((x, y), v) in enumerate(zip(points, values)))
-    labels = (f'<text x="{pad}" y="{height - 8}">epoch 1</text>'
-              f'<text x="{width - pad}" y="{height - 8}" text-anchor="end">epoch {len(values)}</text>'
-              f'<text x="4" y="{pad - 8}">{html.escape(f"{high:.3g}")}</text>'
-              f'<text x="4" y="{height - pad + 4}">{html.escape(f"{low:.3g}")}</text>')
-    return (f'<svg class="curve" viewBox="0 0 {width} {height}" role="img" aria-label="loss per epoch">'
-            f'<polyline points="{path}"/>{dots}{labels}</svg>')
 
 
 def _number(value):
