@@ -196,12 +196,13 @@ def reset_and_oracle(probe, count, workers):
     for z in list(zygote._POOL.values()):
         if z.child is None:
             continue
+        z._finish_reset()  # the last submission's verdict, else reset() returns at once and this times nothing
         started = time.perf_counter()
         z.reset()
         z._finish_reset()
         zygote_side.append(time.perf_counter() - started)
     if zygote_side:
-        print(f"  zygote-side reset, awaited at once: {', '.join(f'{s * 1000:.1f}' for s in zygote_side)} ms")
+        print(f"  a reset of an idle zygote, awaited at once (round trip): {', '.join(f'{s * 1000:.1f}' for s in zygote_side)} ms")
     out = [figure("parent blocked by reset, ms a submission", per * 1000, TARGETS["reset_ms"], problems, " ms")]
     print("5. oracle: reference computations in the batch / distinct requests")
     problems = [] if probe.keys else ["the oracle computed nothing (no check asked for expected values)"]
@@ -219,7 +220,7 @@ def dups_figure(tmp, assignment, n, workers):
         folder = Path(tmp) / f"dups-{label}"
         realistic_class.write(folder, planned, duplicates=share)
         times[label], _, books[label] = grade(folder, assignment, Path(tmp) / f"dups-out-{label}", workers,
-                                              Path(tmp) / "dups-expected")
+                                              Path(tmp) / f"dups-expected-{label}")  # each side from an empty cache
     problems = [f"{k} graded {len(v)} of {len(planned)}" for k, v in books.items() if len(v) != len(planned)]
     print(f"  unique {times['unique']:.1f} s, with copies {times['copies']:.1f} s")
     return [figure("10 % copies / unique", times["copies"] / times["unique"], TARGETS["dups"], problems)]

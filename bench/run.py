@@ -10,6 +10,7 @@ GPU figures come from bench/gpu.py on a machine with CUDA.
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -269,7 +270,8 @@ def notebook_class(tmp, runs, count=20, workers=2):
     def run_theirs():
         paths = sorted(peer_dir.glob("*.ipynb"))
         started = time.perf_counter()
-        procs = [subprocess.Popen([PY, "-c", NB_RUNNER, *map(str, paths[w::workers])], cwd=ROOT, text=True,
+        env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")  # one torch thread, as the grader's children
+        procs = [subprocess.Popen([PY, "-c", NB_RUNNER, *map(str, paths[w::workers])], cwd=ROOT, text=True, env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE) for w in range(workers)]
         outs = [proc.communicate()[0] for proc in procs]
         seconds = time.perf_counter() - started
