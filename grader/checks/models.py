@@ -42,6 +42,31 @@ def output_shape(ctx):
     return Verdict(True, "output shapes right for inputs " + ", ".join(str(tuple(s)) for s in params["inputs"]))
 
 
+def _layer_kinds(value):
+    if not value or not all(type(v) is str and v.isidentifier() for v in value):
+        return "must be a non-empty list of layer class names, e.g. [Conv2d]"
+    return None
+
+
+@check_kind("has_layers", probes=("module_info",),
+            factory=Param((str,)),
+            kinds=Param((list,), validate=_layer_kinds, doc="layer classes the model must hold, each at least once"),
+            meaning=Param((str,), default="", doc="what the layers make the model, said when one is missing"))
+def has_layers(ctx):
+    """The model built by `factory` holds at least one layer of each class in `kinds` (by class name,
+    among its leaf modules as the child lists them)."""
+    p = ctx.params
+    info = _module_info(ctx, p["factory"])
+    layers = [str(layer) for layer in info.get("layers", [])][:200]
+    classes = {layer.split(": ", 1)[-1].split("(", 1)[0].strip() for layer in layers}
+    missing = [kind for kind in p["kinds"] if kind not in classes]
+    if missing:
+        listing = "\n".join(layers) or "(no layers)"
+        raise Fail(f"`{p['factory']}()` has no {' and no '.join(missing)} layer{'s' if len(missing) > 1 else ''}"
+                   f"{': ' + p['meaning'] if p['meaning'] else ''}\nyour layers:\n{listing}")
+    return Verdict(True, f"`{p['factory']}()` holds {', '.join(p['kinds'])} layers")
+
+
 FREEZE = ("none", "first", "all_but_last")
 
 
