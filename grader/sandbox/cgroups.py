@@ -75,12 +75,13 @@ class ChildCgroup:
         fields = dict(line.split() for line in text.splitlines() if len(line.split()) == 2)
         return int(fields.get("rss", 0)) + int(fields.get("shmem", 0))
 
-    def kill_all(self, keep=frozenset()):
-        """SIGKILL every task but `keep` until none is left (a forking task may add new ones meanwhile)."""
+    def kill_all(self, keep=frozenset(), wait=True):
+        """SIGKILL every task but `keep` until none is left (a forking task may add new ones meanwhile);
+        with `wait=False`, one round of signals and no waiting."""
         procs = self.dirs.get("pids")
         if procs is None:
             return
-        for _ in range(100):
+        for _ in range(100 if wait else 1):
             pids = [p for p in _read_pids(procs / "cgroup.procs") if p not in keep]
             if not pids:
                 return
@@ -89,7 +90,8 @@ class ChildCgroup:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            time.sleep(0.02)
+            if wait:
+                time.sleep(0.02)
 
     def remove(self):
         for path in self.dirs.values():

@@ -145,8 +145,8 @@ class Zygote:
             self.pending_reset = True
         except ZygoteError:
             return
-        if self.child and self.child.cgroup:  # strays outside the pid namespace go now, not later
-            self.child.cgroup.kill_all(keep=self.infrastructure)
+        if self.child and self.child.cgroup:  # strays outside the pid namespace are signalled now
+            self.child.cgroup.kill_all(keep=self.infrastructure, wait=False)
 
     def _finish_reset(self):
         """The reset's verdict: the cgroup's strays killed, then anything left (files, IPC, memory
