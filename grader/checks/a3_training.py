@@ -141,7 +141,9 @@ def train_history(ctx):
     loss goes down) and stay put with lr = 0."""
     p = ctx.params
     train_x, train_y, val_x, val_y = _training_split(ctx, p["train_size"], p["validation_size"])
-    call = f"`{p['function']}({p['factory']}(), train_loader, test_loader, {p['epochs']}, lr={p['lr']:g})`"
+    steps = p["epochs"] * -(-p["train_size"] // p["batch_size"])
+    call = (f"`{p['function']}({p['factory']}(), train_loader, test_loader, {p['epochs']}, lr={p['lr']:g})` "
+            f"({p['train_size']:,} training images, {steps} steps of batch {p['batch_size']})")
     with npz_inputs(ctx, train_x=train_x, train_y=train_y, val_x=val_x, val_y=val_y) as name:
         report = ctx.probe("a3_train", f"`{p['function']}`", data=name, factory=p["factory"], train=p["function"],
                            epochs=p["epochs"], lr=p["lr"], batch_size=p["batch_size"], device=ctx.device)
@@ -164,8 +166,9 @@ def train_history(ctx):
                    f"{accuracy:.4f} of test_loader's images correctly: after each epoch, compute the accuracy on "
                    "test_loader in eval mode", curve)
     if p["lr"] > 0 and p["epochs"] >= 2 and not losses[-1] < losses[0]:
-        raise Fail(f"the mean training loss should go down over {p['epochs']} epochs at lr={p['lr']:g}, but it "
-                   f"went from {losses[0]:.4f} to {losses[-1]:.4f}", curve)
+        raise Fail(f"the mean training loss should go down over {p['epochs']} epochs of {call}, but it went from "
+                   f"{losses[0]:.4f} to {losses[-1]:.4f}: the model is not learning (a bug, not the budget): zero the "
+                   "gradients, compute the loss on the model's outputs and the labels, call optimizer.step()", curve)
     done = "weights unchanged at lr=0" if p["lr"] == 0 else f"loss {losses[0]:.3f} -> {losses[-1]:.3f}"
     return Verdict(True, f"one loss and accuracy an epoch; last accuracy {accuracies[-1]:.3f} matches the model; "
                          f"{done}", curve)
