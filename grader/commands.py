@@ -85,11 +85,13 @@ def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_
                       device=devices.resolve(device))
     _warn(options, echo)
     echo(f"Checking {text.inline(file)} against {rubric.assignment} (public checks)")
-    result = grade_file(file, rubric, options, on_check=lambda r: echo(_row(r, colour)))
-    echo(f"Score: {_num(result.score)} / {_num(result.max_score)} "
-         f"({sum(c.status == 'passed' for c in result.checks)} of {len(result.checks)} checks passed)")
-    for line in terminal.fix_first(result, text.inline(Path(file).name), _num):
-        echo(line)
+    result = grade_file(file, rubric, options, on_check=lambda r: echo(_row(r, colour)),
+                        on_load=lambda load: [echo(line) for line in load.lines()])
+    if not (result.load and result.load.unreadable):  # else nothing ran: the reason was said once, above
+        echo(f"Score: {_num(result.score)} / {_num(result.max_score)} "
+             f"({sum(c.status == 'passed' for c in result.checks)} of {len(result.checks)} checks passed)")
+        for line in terminal.fix_first(result, text.inline(Path(file).name), _num):
+            echo(line)
     if json_out:
         atomic_write(Path(json_out), result.dumps())
     if html_out:

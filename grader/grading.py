@@ -17,6 +17,7 @@ from grader.checks.context import CheckContext
 from grader.checks.oracle import Oracle
 from grader.checks.registry import KINDS, Fail, Pending
 from grader.errors import DataError, GraderError, SubmissionError
+from grader.loading import LoadReport, from_child, skipped
 from grader.results import CheckResult, SubmissionResult, score
 from grader.sandbox import backends, workfiles
 from grader.sandbox.launch import Limits
@@ -42,16 +43,17 @@ class Options:
     expected_dir: str | None = None  # cache of the reference's expected values (default: the user's cache)
 
 
-def grade_file(path, rubric, options=Options(), on_check=None):
-    """Grade one submission file against `rubric`; returns a SubmissionResult."""
+def grade_file(path, rubric, options=Options(), on_check=None, on_load=None):
+    """Grade one submission file against `rubric`; returns a SubmissionResult. `on_load` gets the
+    LoadReport (what did not run while loading) before the first check runs."""
     checks = [c for c in rubric.selected(options.visibility) if not options.only or c.id in options.only]
     try:
         staged = stage(path)
     except SubmissionError as exc:
-        return unusable_submission(rubric, submission_name(path), str(exc), options)
+        return unusable_submission(rubric, submission_name(path), str(exc), options, Path(path).name, on_load)
     except (RecursionError, MemoryError, OSError) as exc:
         problem = f"{Path(path).name} could not be read ({type(exc).__name__})"
-        return unusable_submission(rubric, submission_name(path), problem, options)
+        return unusable_submission(rubric, submission_name(path), problem, options, Path(path).name, on_load)
     kind, warnings = backends.resolve(options.sandbox)
     limits = Limits(import_seconds=rubric.import_time_limit, memory_bytes=rubric.memory_limit_mb << 20,
                     threads=options.threads, slot=options.slot, device=options.device)
@@ -66,26 +68,51 @@ def grade_file(path, rubric, options=Options(), on_check=None):
     digest = hashlib.sha256(staged.source.encode("utf-8")).hexdigest()  # keys the secret relabelling
     oracle = Oracle(rubric, limits, backends.choose(options.sandbox)[0], options.expected_dir)
     try:
-        module_file = workdir / workfiles.put(workdir, ".py", staged.source.encode("utf-8"), f"{rubric.assignment}.py")
+        module_file = workdir / f"{rubric.assignment}.py"  # a notebook has no file: its cells go in the plan
+        if staged.kind == "script":
+            workfiles.put(workdir, ".py", staged.source.encode("utf-8"), module_file.name)
+        plan = staged.plan(rubric.cell_time_limit, rubric.import_time_limit)
         results = []
-        with ChildSession(workdir, module_file, rubric.assignment, limits, starter) as session:
+        with ChildSession(workdir, module_file, rubric.assignment, limits, starter, plan) as session:
+            load = _load_report(session, staged) if checks else None
+            if on_load and load:
+                on_load(load)
             for check in checks:
                 result = run_check(check, session, workdir, loader, digest, oracle)
                 results.append(result)
                 if on_check:
                     on_check(result)
             output = session.output()
-        return SubmissionResult(rubric.assignment, staged.name, tuple(results), output, warnings)
+        return SubmissionResult(rubric.assignment, staged.name, tuple(results), output, warnings, load)
     finally:
         oracle.close()
         if not options.fork_server:  # a fork server's work folder is emptied before its next use
             workfiles.remove_workdir(workdir)
 
 
-def unusable_submission(rubric, name, problem, options=Options()):
+def unusable_submission(rubric, name, problem, options=Options(), file_name="", on_load=None):
     """The result of a submission that cannot be run at all: every check an error saying why."""
     checks = [c for c in rubric.selected(options.visibility) if not options.only or c.id in options.only]
-    return SubmissionResult(rubric.assignment, name, tuple(_result(c, "error", problem, 0.0) for c in checks))
+    kind = "notebook" if file_name.lower().endswith(".ipynb") else "script"
+    load = LoadReport(file_name or name, kind, problem=problem, unreadable=True)
+    if on_load:
+        on_load(load)
+    return SubmissionResult(rubric.assignment, name, tuple(_result(c, "error", problem, 0.0) for c in checks),
+                            load=load)
+
+
+def _load_report(session, staged):
+    """Start the child and say what did not run while it loaded (grader.loading)."""
+    raw, failure = session.loaded()
+    if failure is not None:
+        problem, _, detail = session.import_problem.partition("\n")
+        report = LoadReport(staged.file_name, staged.kind, skipped(staged.cells), problem=problem, detail=detail)
+    else:
+        events, notes = from_child(raw, {c.number: c.first_line for c in staged.cells})
+        events = tuple(sorted(skipped(staged.cells) + events, key=lambda e: (e.cell or 0, e.line)))
+        report = LoadReport(staged.file_name, staged.kind, events, notes)
+    session.load_report = report
+    return report
 
 
 def run_check(check, session, workdir, loader, digest="", oracle=None):

@@ -46,6 +46,7 @@ class SubmissionResult:
     checks: tuple
     output: str = ""
     warnings: tuple = ()
+    load: object = field(default=None, compare=False)  # grader.loading.LoadReport: what did not run while loading
 
     def __post_init__(self):
         object.__setattr__(self, "output", text.block(self.output or "", "output"))
@@ -62,7 +63,7 @@ class SubmissionResult:
     def to_json(self):
         return {"assignment": self.assignment, "submission": self.submission, "score": self.score,
                 "max_score": self.max_score, "checks": [c.to_json() for c in self.checks],
-                "warnings": list(self.warnings)}
+                "warnings": list(self.warnings), **({"load": self.load.to_json()} if self.load else {})}
 
     def dumps(self):
         return json.dumps(self.to_json(), indent=2) + "\n"

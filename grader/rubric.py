@@ -16,7 +16,8 @@ from grader.errors import GraderError, RubricError, did_you_mean
 
 RUBRIC_DIR = Path(__file__).resolve().parents[1] / "rubric"
 VISIBILITIES = ("public", "hidden")
-TOP_KEYS = {"assignment", "title", "dataset", "import_time_limit", "memory_limit_mb", "checks"}
+TOP_KEYS = {"assignment", "title", "dataset", "import_time_limit", "cell_time_limit", "memory_limit_mb", "checks"}
+DEFAULT_CELL_SECONDS = 20  # a notebook cell's (a script statement's) budget while loading: stops top-level training
 CHECK_KEYS = {"id", "title", "kind", "points", "visibility", "time_limit", "params", "seed"}
 
 
@@ -42,6 +43,7 @@ class Rubric:
     checks: tuple
     path: Path
     digest: str
+    cell_time_limit: float = DEFAULT_CELL_SECONDS
 
     @property
     def max_score(self):
@@ -127,6 +129,7 @@ def load_file(path):
     if type(raw.get("checks")) is not list or not raw["checks"]:
         raise RubricError(path, None, "'checks' must be a non-empty list")
     import_limit = _number(raw.get("import_time_limit", 60), path, None, "import_time_limit")
+    cell_limit = _number(raw.get("cell_time_limit", DEFAULT_CELL_SECONDS), path, None, "cell_time_limit")
     memory = raw.get("memory_limit_mb", 4096)
     if type(memory) is not int or memory < 256:
         raise RubricError(path, None, "'memory_limit_mb' must be an int of at least 256")
@@ -140,7 +143,7 @@ def load_file(path):
     for check_id, problem in missing_in_reference(path, assignment, checks, registry.KINDS):
         raise RubricError(path, check_id, problem)
     return Rubric(assignment, str(raw.get("title", assignment)), raw.get("dataset"), import_limit,
-                  memory, tuple(checks), path, hashlib.sha256(raw_bytes).hexdigest())
+                  memory, tuple(checks), path, hashlib.sha256(raw_bytes).hexdigest(), cell_limit)
 
 
 def _load_check(entry, index, path):

@@ -206,6 +206,9 @@ def test_submission(name, grades, rubric):
         assert missing, f"{name}: the known issue seems fixed; drop `known_issue` ({submission.known_issue})"
         pytest.xfail(submission.known_issue)
     assert not missing, f"{name}: hints missing from the messages {missing}\n{_describe(result)}"
+    banner = "\n".join(result.load.lines())
+    assert all(part in banner for part in submission.load), f"{name}: the load report says\n{banner}"
+    assert bool(banner) == bool(submission.load), f"{name}: unexpected load report\n{banner}"
 
 
 @pytest.mark.slow

@@ -53,6 +53,7 @@ def report_view(result, submission_file, warnings=()):
         "warnings": [text.block(w) for w in warnings] + list(result.warnings),
         "check_all": text.command("grader", "check", submission_file, "--assignment", result.assignment),
         "output": result.output,
+        "load": result.load.lines() if getattr(result, "load", None) else [],
     }
 
 

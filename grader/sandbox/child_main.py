@@ -1,4 +1,4 @@
-"""Entry point of the child process: imports the submission, then answers probe requests.
+"""Entry point of the child process: loads the submission cell by cell, then answers probe requests.
 
 Runs as `python -I child_main.py ...` inside the sandbox. It is trusted code in an untrusted
 process: everything it sends is treated by the parent as a claim to validate, never as a verdict.
@@ -21,24 +21,36 @@ def main():
 
 def serve(submission, module_name, req_fd, resp_fd, threads):
     """Import the submission and answer probes until the parent closes the request pipe."""
-    from grader.sandbox import framing, probes, seccomp, values
+    from grader.sandbox import cells, framing, probes, seccomp, values
 
     channel = Channel(req_fd, resp_fd, framing)
     _set_threads(threads)
     probes.load_all()
     seccomp.install()  # before any student code: no reach into other processes, no IPC or keys that outlive us
-    try:
-        module = probes.load_submission(submission, module_name)
-    except BaseException as exc:  # noqa: BLE001 - anything at import is the student's failure to report
+    plan = _receive_plan(channel)
+    try:  # cell by cell (a script statement by statement): a failing cell is recorded, the rest still run
+        module, load = cells.load(submission, module_name, plan)
+    except BaseException as exc:  # noqa: BLE001 - a script that does not parse, or a bug of the plan
         channel.send({"type": "import_failed", "error": probes.describe_error(exc, submission)})
         os._exit(0)
-    channel.send({"type": "ready"})
+    channel.send({"type": "ready", "load": load})
     while True:
         request = channel.receive()
         if request is None:
             os._exit(0)
         header, blobs = request
         channel.send(*_answer(header, blobs, module, submission, probes, values))
+
+
+def _receive_plan(channel):
+    """The parent's first frame: what to run (a notebook's cells, or the script's path) and the budgets."""
+    import json
+
+    frame = channel.receive()
+    if frame is None:
+        os._exit(0)
+    header, blobs = frame
+    return json.loads(blobs.get("plan") or b"{}") if header.get("type") == "plan" else {}
 
 
 def _answer(header, blobs, module, submission, probes, values):

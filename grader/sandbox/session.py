@@ -6,6 +6,7 @@ started again (re-importing the submission) for the next probe; an import that f
 """
 
 import os
+import re
 import secrets
 import select
 import signal
@@ -14,6 +15,7 @@ import time
 import weakref
 
 from grader import text as safe
+from grader.loading import missing_message
 from grader.sandbox import framing, launch, values
 from grader.sandbox import probes as child_probes  # our own code: read for the probe names only
 
@@ -62,11 +64,15 @@ class CapturedOutput:
 class ChildSession:
     """One submission's sandboxed child, restarted as needed; use as a context manager."""
 
-    def __init__(self, workdir, submission, module_name, limits, starter=launch.start_process):
+    def __init__(self, workdir, submission, module_name, limits, starter=launch.start_process, plan=b""):
         self.workdir, self.submission, self.module_name = workdir, submission, module_name
+        self.plan = plan  # what the child runs and its budgets (JSON: grader.staging.Staged.plan), sent first
         self.limits, self.starter = limits, starter
         self.child = None
         self.final_failure = None  # set when the import itself failed: every probe fails the same way
+        self.import_problem = ""  # that failure in full (with the student's lines), said once by the caller
+        self.load = None  # what the child's first load reported (untrusted: grader.loading validates it)
+        self.load_report = None  # the caller's grader.loading.LoadReport, for messages about missing names
         self.outputs = []
 
     def __enter__(self):
@@ -113,12 +119,19 @@ class ChildSession:
         if answer.get("ok") is not True:
             error = answer.get("error") if type(answer.get("error")) is dict else {}
             kind = safe.clean(error.get("type"), "type") if error.get("kind") == "raised" else ""
-            raise ProbeFailure("error", student_error_message(error, doing, self.limits, name), kind or None)
+            message = student_error_message(error, doing, self.limits, name, self.load_report)
+            raise ProbeFailure("error", message, kind or None)
         try:
             return values.decode(answer.get("value"), answer_blobs)
         except values.DecodeError as exc:
             self._stop()  # a child that sent a malformed value is not asked again: the next probe restarts it
             raise ProbeFailure("error", f"the result of {doing} could not be read: {exc}") from None
+
+    def loaded(self):
+        """Start the child unless it runs; returns (the child's load report, the import's failure or None)."""
+        if self.final_failure is None and self.child is None:
+            self._start()
+        return self.load, self.final_failure
 
     def output(self):
         """Everything the student's code printed, over all restarts: capped, control characters escaped."""
@@ -151,6 +164,7 @@ class ChildSession:
         self.reader = framing.FrameReader(blob_limit=ANSWER_BLOB_LIMIT)
         deadline = time.monotonic() + self.limits.import_seconds
         try:
+            self._send(framing.pack({"type": "plan"}, {"plan": self.plan or b"{}"}), deadline)
             hello, _ = self._receive(deadline)
         except _Timeout:
             self._fail_import("timeout", f"importing your module took longer than {self.limits.import_seconds:g} s")
@@ -162,13 +176,17 @@ class ChildSession:
             self._fail_import("error", "your module sent malformed data while it was being imported")
             return
         if hello.get("type") == "import_failed":
-            self._fail_import("error", import_error_message(hello.get("error")))
+            self._fail_import("error", import_error_message(hello.get("error"), short=True),
+                              import_error_message(hello.get("error")))
         elif hello.get("type") != "ready":
             self._fail_import("error", "your module sent unexpected data while it was being imported")
+        elif self.load is None:
+            self.load = hello.get("load")
 
-    def _fail_import(self, status, message):
+    def _fail_import(self, status, message, full=""):
         self._stop()
         self.final_failure = ProbeFailure(status, message)
+        self.import_problem = full or message
 
     def _stop(self):
         if self.child is None:
@@ -267,8 +285,9 @@ def _fields(error):
     return kind, safe.clean(error.get("message"), "message"), safe.clean(error.get("traceback"), "traceback").strip()
 
 
-def import_error_message(error):
-    """The message of an import that failed, from the child's (untrusted) description of it."""
+def import_error_message(error, short=False):
+    """The message of an import that failed, from the child's (untrusted) description of it; `short`:
+    one line for each check (the full one, with the student's lines, is said once in the load report)."""
     error = error if type(error) is dict else {}
     kind, text, where = _fields(error)
     if kind == "SyntaxError":
@@ -277,10 +296,14 @@ def import_error_message(error):
         head = "your module exited during import (it called sys.exit())"
     else:
         head = f"your module raised {kind} while being imported"
+    if short:
+        at = where.splitlines()[-1].split(":")[0] if where else ""
+        return f"{head}{f' at {at}' if at else ''}: {text} (nothing else could run: see the load report)" \
+            if text else head
     return _join(head, text, where)
 
 
-def student_error_message(error, doing, limits, probe=""):
+def student_error_message(error, doing, limits, probe="", load_report=None):
     """Turn the child's description of an exception into a message a student can act on.
 
     Every field is the child's claim, so it is capped and escaped here (grader.text). An answer
@@ -289,7 +312,9 @@ def student_error_message(error, doing, limits, probe=""):
     function = safe.clean(error.get("function"), "function", multiline=False)
     subject = f"`{function}`" if function else doing
     if error.get("kind") == "missing":
-        return f"your module does not define `{function}`"
+        defines = error.get("defines") if type(error.get("defines")) is list else []
+        defines = [safe.clean(d, "function", multiline=False) for d in defines[:200] if type(d) is str]
+        return missing_message(function, defines, load_report)
     if error.get("kind") == "unknown_probe":
         return (f"the sandbox answered that it has no probe {probe!r}, which it does have: the submission "
                 f"interfered with the grader's code while running {doing}")
@@ -300,7 +325,12 @@ def student_error_message(error, doing, limits, probe=""):
         return f"your code exceeded the {limits.memory_text()} memory limit while running {subject}"
     if kind == "SystemExit":
         return f"{subject} called sys.exit(); a submission must return its result instead"
-    return _join(f"{subject} raised {kind}", text, where)
+    message = _join(f"{subject} raised {kind}", text, where)
+    undefined = re.match(r"name '(\w+)' is not defined", text) if kind == "NameError" else None
+    event = load_report.defined_in(undefined.group(1)) if undefined and load_report else None
+    if event is not None:
+        message += f"\n(`{undefined.group(1)}` is defined in {event.unit}, which did not run to the end: see the load report)"
+    return message
 
 
 def _join(head, text, where):

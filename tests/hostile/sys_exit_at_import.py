@@ -1,7 +1,8 @@
-# expect: conv_shapes=error intermediate_size=error
-# expect-message: conv_shapes~"sys.exit" intermediate_size~"exited during import"
+# expect: conv_shapes=passed intermediate_size=passed
 # backends: bwrap process
-"""Calls sys.exit(0) at import, after defining right answers."""
+"""Calls sys.exit(0) at import, after defining right answers, hoping a clean exit reads as success.
+As in a notebook kernel, the SystemExit is recorded and the right answers are graded on their own
+merit (os._exit, which no one can catch, is exit_at_import.py)."""
 import sys
 
 INTERMEDIATE_SIZE = 512

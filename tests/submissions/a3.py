@@ -295,9 +295,10 @@ SUBMISSIONS_LIST = [
                "def train(model, train_loader, test_loader, epochs, lr) -> dict")),
         expected=_every("error"), hints=_every("syntax error"), skip=frozenset()),
     Submission(
-        "raises_on_import", "the module raises RuntimeError right after its imports",
+        "raises_on_import", "the module raises RuntimeError right after its imports: that statement is "
+        "recorded and skipped, and everything after it is graded",
         _edit((AFTER_IMPORTS, AFTER_IMPORTS + '\nraise RuntimeError("data folder not found")\n')),
-        expected=_every("error"), hints=_every("RuntimeError"), skip=frozenset()),
+        load=("1 statement did not run", "RuntimeError: data folder not found")),
     Submission(
         "template_notebook_with_reference", "the committed template notebook with every stubbed cell "
         "filled in from the reference",

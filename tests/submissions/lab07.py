@@ -47,6 +47,7 @@ class Submission:
     expected: dict = field(default_factory=dict)  # check id -> status, for the checks that must not pass
     hints: dict = field(default_factory=dict)  # check id -> substring of the message (case-insensitive)
     suffix: str = ".py"
+    load: tuple = ()  # substrings the load report (the banner said once) must contain
     # A shortcoming of the grader this submission exposes: while set, the hints are expected to be
     # missing from the messages (the test xfails), and a hint that shows up means it was fixed.
     known_issue: str = ""
@@ -219,11 +220,14 @@ SUBMISSIONS_LIST = [
     Submission(
         "syntax_error", "a missing colon after `def build_convnet() -> nn.Module`",
         _edit(("def build_convnet() -> nn.Module:", "def build_convnet() -> nn.Module")),
-        expected=_every("error"), hints=_every("syntax error")),
+        expected=_every("error"), hints=_every("syntax error"),
+        load=("Could not load syntax_error.py: your module has a syntax error: expected ':'",
+              "line 136: def build_convnet() -> nn.Module")),
     Submission(
-        "raises_on_import", "the module raises RuntimeError right after its imports",
+        "raises_on_import", "the module raises RuntimeError right after its imports: that statement is "
+        "recorded and skipped, as a notebook cell would be, and everything after it is graded",
         _edit((AFTER_IMPORTS, AFTER_IMPORTS + '\nraise RuntimeError("data folder not found")\n')),
-        expected=_every("error"), hints=_every("RuntimeError")),
+        load=("1 statement did not run", "raise RuntimeError", "RuntimeError: data folder not found")),
     Submission(
         "prints_a_lot", "prints 1 MB at import and otherwise passes everything (the output is capped)",
         _edit((AFTER_IMPORTS, AFTER_IMPORTS + '\nprint("x" * 1_000_000)\n'))),

@@ -66,7 +66,7 @@ def student(module, name):
     try:
         return getattr(module, name)
     except AttributeError:
-        raise Missing(name) from None
+        raise Missing(name, getattr(module, "__name__", None)) from None
 
 
 def call(module, name, *args, **kwargs):
@@ -81,7 +81,11 @@ def describe_error(exc, submission):
     """Plain-data description of a failure, with the traceback lines of the student's file."""
     function = None
     if isinstance(exc, Missing):
-        return {"kind": "missing", "function": str(exc), "type": "AttributeError", "message": "", "traceback": ""}
+        from grader.sandbox.cells import defined_names
+
+        module = sys.modules.get(exc.args[1]) if len(exc.args) > 1 else None
+        return {"kind": "missing", "function": str(exc.args[0]), "type": "AttributeError", "message": "",
+                "traceback": "", "defines": defined_names(module) if module is not None else []}
     if isinstance(exc, UnknownProbe):
         return {"kind": "unknown_probe", "function": None, "type": "UnknownProbe", "message": str(exc),
                 "traceback": ""}
@@ -91,18 +95,23 @@ def describe_error(exc, submission):
         "kind": "raised",
         "function": function,
         "type": _safe(lambda: type(exc).__name__),
-        "message": _safe(lambda: str(exc))[:500],
+        "message": _safe(lambda: exc.msg if isinstance(exc, SyntaxError) else str(exc))[:500],
         "traceback": _student_traceback(exc, submission),
     }
 
 
 def _student_traceback(exc, submission):
+    """The frames of the student's own code, in the student's coordinates ('cell 3, line 2' or
+    'line 57': grader.sandbox.cells), innermost last."""
+    from grader.sandbox.cells import where
+
     try:
         frames = traceback.extract_tb(exc.__traceback__)
-        mine = [f for f in frames if f.filename == submission]
-        lines = [f"line {f.lineno}, in {f.name}: {(f.line or '').strip()}" for f in mine[-5:]]
+        mine = [(where(f.filename, f.lineno), f) for f in frames]
+        lines = [f"{at}, in {f.name}: {(f.line or '').strip()}" for at, f in mine if at][-5:]
         if isinstance(exc, SyntaxError) and exc.lineno:
-            lines.append(f"line {exc.lineno}: {(exc.text or '').strip()}")
+            at = where(exc.filename, exc.lineno) or f"line {exc.lineno}"
+            lines.append(f"{at}: {(exc.text or '').strip()}")
         return "\n".join(lines)[:2000]
     except Exception:
         return ""
