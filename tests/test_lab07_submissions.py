@@ -341,7 +341,7 @@ def test_cli_grade_writes_results_reports_and_gradebook(tmp_path, rubric):
     assert scores == {"syntax_error": 0, "passes_all": rubric.max_score}
     with open(out / "grades.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["submission", "score", "max_score", *ALL_CHECKS]
+    assert rows[0] == ["submission", "score", "max_score", *ALL_CHECKS, "state", "name"]
     body = {row[0]: row for row in rows[1:]}
     assert sorted(body) == ["passes_all", "syntax_error"]
     max_score = str(int(rubric.max_score))
