@@ -269,8 +269,9 @@ def test_grade_merges_manual_scores_and_resume_regrades_only_changed_ones(tmp_pa
                                                                   "answer_1_7": "failed"}
     assert partial["score"] == 1 + 2
     assert "&lt;b&gt;but&lt;/b&gt;" in (out / "passes_all" / "report.html").read_text()
-    assert (out / "grades.csv").read_text().splitlines()[1:] == ["answers_incomplete,3,6,1,2,0",
-                                                                 "passes_all,5.5,6,1,1.5,3"]
+    rows = [line.split(",") for line in (out / "grades.csv").read_text().splitlines()[1:]]
+    assert [",".join(r[:6]) for r in rows] == ["answers_incomplete,3,6,1,2,0", "passes_all,5.5,6,1,1.5,3"]
+    assert [r[6] for r in rows] == ["graded", "graded"]  # the state column (issue 11)
     again = _grade(paths, out, quick_rubric, "--manual-scores", scores, "--resume")
     assert "Graded 0, reused 2" in again.output
     scores.write_text(scores.read_text().replace("passes_all,answer_1_7,3,", "passes_all,answer_1_7,2,"))
