@@ -279,8 +279,8 @@ def test_grade_merges_manual_scores_and_resume_regrades_only_changed_ones(tmp_pa
     assert "Graded 1, reused 1" in changed.output, changed.output
     assert json.loads((out / "passes_all" / "results.json").read_text())["score"] == 4.5
     plain = _grade(paths, out, quick_rubric, "--resume")
-    assert "Graded 2, reused 0" in plain.output  # without the file the scores are gone: graded again
-    assert json.loads((out / "passes_all" / "results.json").read_text())["score"] == 1
+    assert "Graded 0, reused 2" in plain.output, plain.output  # without the file the scores given are kept (issue 11)
+    assert json.loads((out / "passes_all" / "results.json").read_text())["score"] == 4.5
 
 
 @needs_option
