@@ -125,3 +125,15 @@ def test_the_childs_load_report_is_validated_capped_and_escaped():
     assert "\x1b" not in first.error and len(first.error) < 2_100
     assert notes == ("cell 2 `\\x1b]52;c;x\\x07`",)
     assert loading.from_child("nonsense") == ((), ())
+
+
+def test_the_parents_deadline_shortens_the_budgets_so_the_load_ends_in_time(tmp_path):
+    """The parent's import clock started before the child's interpreter did: its deadline (on the
+    shared monotonic clock) bounds every cell, keeping back RESERVE_SECONDS for the answer."""
+    plan = {"kind": "notebook", "cell_seconds": 60, "deadline": time.monotonic() + cells.RESERVE_SECONDS + 0.5,
+            "cells": [{"cell": 1, "source": "while True:\n    pass", "offset": 0}, {"cell": 2, "source": "X = 1"}]}
+    started = time.monotonic()
+    module, raw = cells.load(str(tmp_path / "lab.ipynb"), "student_deadline", plan)
+    sys.modules.pop("student_deadline", None)
+    assert time.monotonic() - started < 3 and module.X == 1
+    assert raw["events"][0]["status"] == "interrupted"

@@ -62,7 +62,10 @@ def load(path, module_name, plan=None):
     plan = plan if type(plan) is dict else {}
     cell_seconds = float(plan.get("cell_seconds") or DEFAULT_CELL_SECONDS)
     load_seconds = plan.get("load_seconds")
-    deadline = started + float(load_seconds) - RESERVE_SECONDS if load_seconds else None
+    deadline = started + float(load_seconds) if load_seconds else None
+    if type(plan.get("deadline")) in (int, float):  # the parent's own, which started before this interpreter did
+        deadline = float(plan["deadline"])
+    deadline = deadline - RESERVE_SECONDS if deadline is not None else None
     if plan.get("kind") == "notebook":
         module, units = _notebook(plan["cells"], module_name)
     else:

@@ -164,7 +164,8 @@ class ChildSession:
         self.reader = framing.FrameReader(blob_limit=ANSWER_BLOB_LIMIT)
         deadline = time.monotonic() + self.limits.import_seconds
         try:
-            self._send(framing.pack({"type": "plan"}, {"plan": self.plan or b"{}"}), deadline)
+            # the deadline on the system's monotonic clock (shared with the child): its cells' budgets end before it
+            self._send(framing.pack({"type": "plan", "deadline": deadline}, {"plan": self.plan or b"{}"}), deadline)
             hello, _ = self._receive(deadline)
         except _Timeout:
             self._fail_import("timeout", f"importing your module took longer than {self.limits.import_seconds:g} s")
