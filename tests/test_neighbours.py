@@ -24,7 +24,8 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow,
 
 FOLDER = Path(__file__).resolve().parent / "hostile" / "neighbours"
 HONEST = "honest_sensitive"
-ATTACKERS = sorted(p.stem for p in FOLDER.glob("*.py") if p.stem != HONEST)
+ATTACKERS = sorted(p.stem for p in FOLDER.glob("*.py") if p.stem != HONEST and not p.stem.startswith("_"))
+WORK_MARK = "# the lab07 work goes here\n"
 CHECKS = ("conv_shapes", "convnet_shape", "intermediate_size")
 
 
@@ -33,10 +34,19 @@ def _case(name):
     return parse_header(path.read_text(encoding="utf-8"), Case(name, source=path))
 
 
+def _source(name, first_line=""):
+    """The file `name` with the shared honest work (_lab07_work.py) at its mark, or at its end."""
+    source = (FOLDER / f"{name}.py").read_text(encoding="utf-8")
+    work = (FOLDER / "_lab07_work.py").read_text(encoding="utf-8")
+    if WORK_MARK not in source:
+        source += WORK_MARK
+    return first_line + source.replace(WORK_MARK, work + "\n", 1)
+
+
 def _grade(name, env, tmp_path, fork_server):
     path = tmp_path / name / "lab07_convnets.py"
     path.parent.mkdir(exist_ok=True)
-    path.write_text((FOLDER / f"{name}.py").read_text(encoding="utf-8"), encoding="utf-8")
+    path.write_text(_source(name), encoding="utf-8")
     options = Options(sandbox="bwrap", fork_server=fork_server, only=CHECKS)
     return grade_file(path, env.rubric, options)
 
@@ -61,10 +71,11 @@ def test_the_honest_neighbour_notices_a_poisoned_slot(env, tmp_path):
     assert fresh.score == fresh.max_score, _statuses(fresh)
     path = tmp_path / "poisoned" / "lab07_convnets.py"
     path.parent.mkdir()
-    source = (FOLDER / f"{HONEST}.py").read_text(encoding="utf-8")
-    path.write_text("open('stray-file', 'w').close()\n" + source, encoding="utf-8")
+    path.write_text(_source(HONEST, first_line="open('stray-file', 'w').close()\n"), encoding="utf-8")
     poisoned = grade_file(path, env.rubric, Options(sandbox="bwrap", only=CHECKS))
-    assert poisoned.score == 0 and "state is visible" in poisoned.checks[0].message, _statuses(poisoned)
+    assert poisoned.score == 0, _statuses(poisoned)
+    assert "state is visible" in poisoned.checks[0].message and "stray-file" in poisoned.checks[0].message, \
+        _statuses(poisoned)
 
 
 @pytest.mark.parametrize("fork_server", [True, False], ids=["fork-server", "fresh-children"])

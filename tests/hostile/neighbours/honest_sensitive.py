@@ -2,7 +2,9 @@
 """The honest neighbour that notices any state a previous submission left: at import it checks its
 limits, priority, policy and affinity against a fresh sandbox's, that /tmp, /dev/shm and its work
 folder hold nothing of anyone else, that no SysV IPC object exists, then holds 100 MB and opens 200
-files. Any difference raises, so it scores 0 wherever a neighbour reached it."""
+files. Where anything differs, its functions raise and its constant is wrong, so it scores 0 wherever a
+neighbour reached it (a failed import alone would not do: a script's statements run on past one that
+raises, as a notebook's cells do)."""
 import os
 import resource
 
@@ -29,29 +31,14 @@ for kind in ("shm", "msg", "sem"):
     with open(f"/proc/sysvipc/{kind}") as f:
         if f.read().splitlines()[1:]:
             problems.append(f"SysV {kind} objects")
-if problems:
-    raise RuntimeError("a previous submission's state is visible: " + "; ".join(problems))
 held = np.ones(100 << 20, dtype=np.uint8)
 files = [open("/proc/self/status") for _ in range(200)]
 for f in files:
     f.close()
-import torch
-from torch import nn
+# the lab07 work goes here
+if problems:  # every check fails, naming what was seen (a script's cells run on past one that raises)
+    def _refuse(*args, **kwargs):
+        raise RuntimeError("a previous submission's state is visible: " + "; ".join(problems))
 
-INTERMEDIATE_SIZE = 32 * 4 * 4
-
-
-def conv_parameter_shapes(in_channels, out_channels, kernel_size):
-    conv = nn.Conv2d(in_channels, out_channels, kernel_size)
-    return {"weight": tuple(conv.weight.shape), "bias": tuple(conv.bias.shape)}
-
-
-def build_convnet():
-    return nn.Sequential(
-        nn.Unflatten(1, (1, 28, 28)),
-        nn.Conv2d(1, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 2), nn.ReLU(),
-        nn.Flatten(),
-    )
-
+    conv_parameter_shapes = build_convnet = _refuse
+    INTERMEDIATE_SIZE = None
