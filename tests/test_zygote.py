@@ -139,7 +139,7 @@ def test_pool_closes_every_zygote(tmp_path, rubric):
 
 
 def test_mounts_below_the_wiped_folders_are_kept_and_their_holders_entered():
-    from grader.sandbox.zygote_main import mounts_below
+    from grader.sandbox.slot_state import mounts_below
 
     info = "\n".join([
         "36 35 0:31 / / rw - tmpfs tmpfs rw",

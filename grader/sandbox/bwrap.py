@@ -25,8 +25,8 @@ SHM_BYTES = 1 << 30  # /dev/shm is a tmpfs of its own, and counts against the me
 # What the child may import of the grader: the runtime that loads the submission, runs probes and
 # frames answers. Nothing here holds check logic, rubric loading, expected values or references.
 CHILD_RUNTIME = ("grader/__init__.py", "grader/sandbox/__init__.py", "grader/sandbox/child_main.py",
-                 "grader/sandbox/zygote_main.py", "grader/sandbox/framing.py", "grader/sandbox/values.py",
-                 "grader/sandbox/seccomp.py", "grader/sandbox/cells.py", "grader/sandbox/shell.py",
+                 "grader/sandbox/zygote_main.py", "grader/sandbox/slot_state.py", "grader/sandbox/framing.py",
+                 "grader/sandbox/values.py", "grader/sandbox/seccomp.py", "grader/sandbox/cells.py", "grader/sandbox/shell.py",
                  "grader/sandbox/probes")
 MASKED = ("/usr/share/datasets",)  # Debian's data set packages (Fashion-MNIST with test labels)
 
