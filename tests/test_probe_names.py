@@ -18,7 +18,8 @@ from grader.errors import RubricError
 from grader.grading import run_check
 from grader.sandbox import probes as child_probes
 from grader.sandbox.launch import Limits
-from grader.sandbox.session import ChildSession, UnknownProbe, student_error_message
+from grader.sandbox.error_messages import student_error_message
+from grader.sandbox.session import ChildSession, UnknownProbe
 
 INTERNAL = "internal grader error (not your fault)"
 

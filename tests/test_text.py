@@ -15,7 +15,7 @@ from grader.report.render import render_report
 from grader.results import CheckResult, SubmissionResult
 from grader.sandbox import framing
 from grader.sandbox.launch import Limits
-from grader.sandbox.session import import_error_message, student_error_message
+from grader.sandbox.error_messages import import_error_message, student_error_message
 from grader.sandbox.values import DecodeError, decode
 
 RAW = ["\x1b", "\x07", "\x00", "\r", "\x9b", "\x85", "\u2028", "\u202e", "\u202a", "\u2066", "\u2069", "\u200e",
