@@ -5,61 +5,13 @@ import sys
 
 import click
 
-from grader import commands, course, errors, terminal, text
+from grader import commands, errors, terminal
 from grader.batch.runner import Interrupted
-from grader.errors import EXIT_INTERRUPTED, EXIT_USAGE, GraderError
+from grader.cli_export import export
+from grader.cli_options import (CONTEXT, Group, assignment_option, course_option, data_dir_option, device_option,
+                                rubric_option, sandbox_option)
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
-
-
-def _fail(message, code):
-    click.echo(message, err=True)
-    sys.exit(code)
-
-
-class _Group(click.Group):
-    """Every user error of every command is one `Error: ...` line and an exit code (grader.errors):
-    2 for usage and set-up, 130 for Ctrl-C; a traceback only for a bug of the grader itself."""
-
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
-        course.set_course(None)  # --course holds for one invocation (CliRunner runs many in a process)
-        try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.UsageError as exc:
-            hint = f" (see: {exc.ctx.command_path} -h)" if exc.ctx else ""
-            _fail(f"Error: {' '.join(exc.format_message().split())}{hint}", EXIT_USAGE)
-        except click.ClickException as exc:
-            _fail(f"Error: {' '.join(exc.format_message().split())}", exc.exit_code)
-        except (click.Abort, KeyboardInterrupt):
-            _fail("Interrupted (Ctrl-C)", EXIT_INTERRUPTED)
-        sys.exit(code if type(code) is int else 0)
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except GraderError as exc:
-            _fail(f"Error: {text.inline(str(exc), 'check_message')}", exc.exit_code)  # may quote a student's name
-        except OSError as exc:
-            if exc.filename is None:
-                raise  # not about a file the user named: ours
-            what = f"{exc.filename}" + (f" -> {exc.filename2}" if exc.filename2 else "")
-            _fail(f"Error: {text.inline(what)}: {exc.strerror or type(exc).__name__}", EXIT_USAGE)
-
-    def format_commands(self, ctx, formatter):
-        """The command list with each command's whole first sentence (click cuts it at 45 characters)."""
-        rows = []
-        for name in self.list_commands(ctx):
-            command = self.get_command(ctx, name)
-            if command is not None and not command.hidden:
-                rows.append((name, command.get_short_help_str(limit=1000)))
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
-
-
-@click.group(cls=_Group, context_settings=CONTEXT)
+@click.group(cls=Group, context_settings=CONTEXT)
 @click.version_option(package_name="grader")
 def main():
     """Grade PyTorch CNN assignments in a sandbox and write feedback reports.
@@ -69,41 +21,18 @@ def main():
     else the nearest folder at or above the current one holding rubric/ and reference_solutions/."""
 
 
-def _set_course(ctx, param, value):
-    if value:
-        course.set_course(value)
-    return value
-
-
-_course = click.option("--course", type=click.Path(file_okay=False), expose_value=False, is_eager=True,
-                       callback=_set_course, metavar="DIR",
-                       help="Course folder (rubric/, reference_solutions/, student_template/); default: "
-                            "GRADER_COURSE, else the nearest course folder at or above the current one.")
-
-
-_assignment = click.option("--assignment", "-a", help="Assignment name (default: inferred from the file name).")
-_rubric = click.option("--rubric", "rubric_file", type=click.Path(exists=True),
-                       help="A rubric file, or a course folder (its rubric/<assignment>.yaml).")
-_sandbox = click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto",
-                        show_default=True, help="Isolation of student code: bubblewrap, or a plain process.")
-_device = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True,
-                       help="Where training checks run; auto picks CUDA when a GPU is visible.")
-_data_dir = click.option("--data-dir", type=click.Path(file_okay=False), envvar="GRADER_DATA_DIR",
-                         help="Folder with the data sets (torchvision layout); also GRADER_DATA_DIR.")
-
-
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@_assignment
+@assignment_option
 @click.option("--only", multiple=True, help="Run only this check id (repeatable).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, allow_dash=True),
               help="Also write results.json here (- for stdout: the table then goes to stderr).")
 @click.option("--html", "html_out", type=click.Path(dir_okay=False), help="Also write the HTML report here.")
-@_data_dir
-@_sandbox
-@_rubric
-@_device
-@_course
+@data_dir_option
+@sandbox_option
+@rubric_option
+@device_option
+@course_option
 def check(file, assignment, only, json_out, html_out, data_dir, sandbox, rubric_file, device):
     """Run the public checks on FILE and print what passed, why not, and what to fix first.
 
@@ -124,7 +53,7 @@ def check(file, assignment, only, json_out, html_out, data_dir, sandbox, rubric_
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@_assignment
+@assignment_option
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--workers", "-j", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Submissions graded at the same time.")
@@ -143,11 +72,11 @@ def check(file, assignment, only, json_out, html_out, data_dir, sandbox, rubric_
                    "fresh interpreter per child (slower, nothing shared between submissions).")
 @click.option("--manual-scores", "manual_scores", type=click.Path(exists=True, dir_okay=False),
               help="CSV of a TA's scores for checks awaiting a person (pending): submission,check,points,comment.")
-@_data_dir
-@_sandbox
-@_rubric
-@_device
-@_course
+@data_dir_option
+@sandbox_option
+@rubric_option
+@device_option
+@course_option
 def grade(paths, assignment, out_dir, workers, resume, threads, scheduler, trust_network, tls_ca, tls_cert, tls_key,
           fork_server, manual_scores, data_dir, sandbox, rubric_file, device):
     """Run all checks (public and hidden) on every submission in PATHS.
@@ -175,7 +104,7 @@ def grade(paths, assignment, out_dir, workers, resume, threads, scheduler, trust
 @click.argument("positional", required=False, metavar="[ASSIGNMENT]")
 @click.option("--assignment", "-a", help="Only this assignment (default: every reference solution).")
 @click.option("--check", "check_only", is_flag=True, help="Only check that the committed template is up to date.")
-@_course
+@course_option
 def assign(positional, assignment, check_only):
     """Generate student_template/ (module and notebook) from reference_solutions/.
 
@@ -189,9 +118,9 @@ def assign(positional, assignment, check_only):
 @main.command()
 @click.option("--assignment", "-a", required=True, help="Assignment to calibrate.")
 @click.option("--seeds", default=5, show_default=True, type=click.IntRange(2, 50), help="Seeds to run.")
-@_data_dir
-@_sandbox
-@_course
+@data_dir_option
+@sandbox_option
+@course_option
 def calibrate(assignment, seeds, data_dir, sandbox):
     """Run the reference's threshold checks (accuracy, reconstruction error) over several seeds and
     record the recommended thresholds beside the rubric."""
@@ -204,9 +133,9 @@ def calibrate(assignment, seeds, data_dir, sandbox):
               help="Extra seeds on which the reference must clear each accuracy threshold.")
 @click.option("--root", type=click.Path(file_okay=False, exists=True), default=None,
               help="Course folder to verify (the same as --course).")
-@_data_dir
-@_sandbox
-@_course
+@data_dir_option
+@sandbox_option
+@course_option
 def verify(assignment, seeds, root, data_dir, sandbox):
     """Check the course repository: rubrics, reference full marks, templates empty and in sync.
 
@@ -221,7 +150,7 @@ def verify(assignment, seeds, root, data_dir, sandbox):
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Bundle folder.")
 @click.option("--wheel/--no-wheel", default=True, show_default=True,
               help="Put the grader's wheel in the bundle, so students install it offline from the bundle alone.")
-@_course
+@course_option
 def release(assignment, out_dir, wheel):
     """Write the student bundle: template (.py, .ipynb), public rubric, the grader's wheel, README.
 
@@ -229,21 +158,6 @@ def release(assignment, out_dir, wheel):
     student's own torch."""
     errors.output_folder(out_dir, "--out")
     commands.release(assignment=assignment, out_dir=out_dir, wheel=wheel, echo=click.echo)
-
-
-@main.group(cls=_Group)
-def export():
-    """Export an autograder (Gradescope) or a graded class's gradebook (Canvas, Moodle)."""
-
-
-@export.command("gradescope")
-@click.option("--assignment", "-a", required=True, help="Assignment to export.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The autograder zip to write.")
-@_sandbox
-@_course
-def export_gradescope(assignment, out, sandbox):
-    """A Gradescope autograder zip: setup.sh, run_autograder, the grader and the full rubric."""
-    commands.export_gradescope(assignment=assignment, out=out, sandbox=sandbox, echo=click.echo)
 
 
 @main.command()
@@ -291,50 +205,4 @@ def schema(out):
         click.echo(f"wrote {out}", err=True)
 
 
-def _lms_export(platform, graded, out, roster, column, key="idnumber"):
-    from grader.export_lms import export as write_export
-
-    errors.output_file(out, "--out")
-    data, count, notes = write_export(platform, graded, out, roster, column, key)
-    for note in notes:
-        click.echo(f"note: {text.inline(note)}", err=True)
-    if data is not None:
-        click.echo(data, nl=False)
-    else:
-        click.echo(f"wrote {out}: {count} student(s); import it in {platform.capitalize()}'s gradebook", err=True)
-
-
-_graded = click.argument("graded", type=click.Path(exists=True, file_okay=False))
-_export_out = click.option("--out", required=True, type=click.Path(dir_okay=False, allow_dash=True),
-                           help="The CSV to write (- for stdout).")
-_roster = click.option("--roster", type=click.Path(exists=True, dir_okay=False),
-                       help="A CSV of the class from the LMS (its gradebook or participants export).")
-_column = click.option("--column", help="The grade column's name (default: the assignment's name).")
-
-
-@export.command("canvas")
-@_graded
-@_export_out
-@_roster
-@_column
-def export_canvas(graded, out, roster, column):
-    """Canvas's gradebook import CSV of the class graded into GRADED (Student, ID, SIS ids, Section, the grade).
-
-    Students are matched by the ids in Canvas's file names, or by --roster (Canvas's own gradebook
-    export); Canvas matches the assignment by its column name, e.g. --column "Lab 7 (12345)"."""
-    _lms_export("canvas", graded, out, roster, column)
-
-
-@export.command("moodle")
-@_graded
-@_export_out
-@_roster
-@_column
-@click.option("--key", type=click.Choice(["idnumber", "email"]), default="idnumber", show_default=True,
-              help="The Moodle user field the import matches on (with --roster).")
-def export_moodle(graded, out, roster, column, key):
-    """Moodle's grade import CSV of the class graded into GRADED (keyed by ID number or email).
-
-    With --roster (Moodle's participants export) the CSV is for Grades > Import > CSV; without it,
-    it is the assignment's grading worksheet keyed by the participant numbers of Moodle's folder names."""
-    _lms_export("moodle", graded, out, roster, column, key)
+main.add_command(export)

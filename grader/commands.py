@@ -175,13 +175,13 @@ def assign(*, assignment=None, check_only=False, root=None, echo=print):
                           + (did_you_mean(assignment, known, "known") if assignment else ""))
     stale = []
     for reference in references:
-        for name, text in assigning.expected_outputs(reference).items():
+        for name, content in assigning.expected_outputs(reference).items():
             target = root / "student_template" / name
-            if target.is_file() and target.read_text(encoding="utf-8") == text:
+            if target.is_file() and target.read_text(encoding="utf-8") == content:
                 continue
             stale.append(target)
             if not check_only:
-                atomic_write(target, text)
+                atomic_write(target, content)
             echo(f"{'stale' if check_only else 'wrote'}: {target.relative_to(root)}")
     if not stale:
         echo("templates are up to date")
