@@ -89,3 +89,25 @@ def test_a_failing_report_shows_the_message(graded, browser):
     errors, _, _ = open_page(browser, graded / "swapped_kernels" / "report.html", graded / "failing.png")
     assert errors == []
     assert "swapped" in browser.find_element("tag name", "body").text
+
+
+def test_the_students_notebook_renders_as_text_and_none_of_it_runs(tmp_path, browser):
+    """A notebook whose cells hold <script>, </pre> and javascript: links: the section shows each
+    cell, its marks and the hostile text as text; no script runs, nothing loads, no link exists."""
+    from grader.report import render
+    from tests.test_report_listing import HOSTILE, SECRET_OUTPUT, hostile_notebook, result_with
+
+    path, load = hostile_notebook(tmp_path)
+    report = tmp_path / "report.html"
+    report.write_text(render.render_report(result_with(load), path.name, source=path), encoding="utf-8")
+    errors, broken_images, links = open_page(browser, report, tmp_path / "listing.png")
+    assert errors == [] and broken_images == [] and links == []
+    ran = browser.execute_script("return [window.pwned === undefined, document.scripts.length, document.images.length]")
+    assert ran == [True, 0, 0]
+    sections = browser.execute_script("return Array.from(document.querySelectorAll('#listing section')).map("
+                                      "s => [s.id, s.className, s.querySelector('pre').innerText])")
+    assert [s[0] for s in sections] == [f"cell-{n}" for n in range(1, 8)]
+    assert [s[1] for s in sections if "not-run" in s[1]] == ["part code not-run raised", "part code not-run skipped",
+                                                             "part code not-run interrupted"]
+    assert HOSTILE in sections[0][2] and HOSTILE in sections[2][2] and "javascript:alert(1)" in sections[3][2]
+    assert SECRET_OUTPUT not in browser.find_element("tag name", "body").text

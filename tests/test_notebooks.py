@@ -124,3 +124,29 @@ def test_unusable_files_are_explained_in_one_line(tmp_path):
         reasons = [line for line in done.output.splitlines() if line.startswith("Cannot grade")]
         assert len(reasons) == 1 and reason in reasons[0], done.output
         assert "Score:" not in done.output and "ERROR" not in done.output, done.output
+
+
+@pytest.mark.sandbox
+def test_the_report_and_the_log_show_the_file_as_graded_with_each_event_at_its_unit(grades, files):
+    """Each cell (or statement) the banner lists is marked in the report's listing with that same
+    event, no other is; the notebook's outputs (a PNG) are not in the report; log.txt lists each event."""
+    from pathlib import Path
+
+    from grader.batch.discover import Source
+    from grader.batch.runner import outputs
+    from grader.report.listing import MAIN_BLOCK, listing_view
+    from tests.notebooks import PNG_1PX
+
+    for name in ("messy_notebook_full_marks", "script_with_demo_calls"):
+        result, _ = grades[name]
+        path = files[name]
+        view = listing_view(path, result.load)
+        marked = {p["title"]: p["mark"] for p in view["parts"] if p["mark"]}
+        if result.load.kind == "notebook":
+            assert marked == {e.unit: e.describe() for e in result.load.events}
+        else:  # a statement is titled by its lines: its event's line opens them (or comments above it)
+            assert sorted(marked.values()) == sorted([e.describe() for e in result.load.events] + [MAIN_BLOCK])
+        page, log = outputs(Source(name, Path(path), str(path)), result)
+        assert 'id="listing"' in page and PNG_1PX not in page
+        for event in result.load.events:
+            assert any(line.startswith(f"  {event.unit}") and event.status in line for line in log.splitlines()), log

@@ -208,7 +208,7 @@ def grade_source(source, rubric, options, scores=None):
 def outputs(source, result, note=""):
     """(report HTML, log text) of one graded submission; `note` is a line of ours for the log."""
     name = source.path.name if source.path else source.id
-    return render_report(result, name, result.warnings), _log(source, result, note)
+    return render_report(result, name, result.warnings, source.path), _log(source, result, note)
 
 
 def _log(source, result, note=""):
@@ -216,6 +216,8 @@ def _log(source, result, note=""):
     text can forge a line of it or carry a terminal escape sequence."""
     lines = [f"submission {text.name(source.id)} from {text.name(source.origin)}",
              f"score {result.score:g} / {result.max_score:g}", *([note] if note else []), ""]
+    if result.load is not None:
+        lines += _load_lines(result.load) + [""]
     for check in result.checks:
         lines.append(f"{check.status:<8} {check.points:g}/{check.max_points:g} {check.id} ({check.seconds:.1f} s)")
         if check.message and check.status != "passed":
@@ -223,3 +225,20 @@ def _log(source, result, note=""):
     output = text.block(result.output, "output")  # each of its lines marked: it cannot pass for ours
     lines += ["", "output of the submission:"] + (["  | " + line for line in output.split("\n")] if output else ["(none)"])
     return "\n".join(lines) + "\n"
+
+
+def _load_lines(load):
+    """The load report in log.txt: one line an event (cell or line, status, seconds, the error in one
+    line), every field escaped so that none can forge a line of the log."""
+    head = f"load {text.name(load.file)} ({load.kind}): "
+    if load.problem:
+        return [head + "not run: " + text.inline(load.problem, "message")]
+    units = ("cells" if load.kind == "notebook" else "statements") if len(load.events) != 1 else \
+        ("cell" if load.kind == "notebook" else "statement")
+    out = [head + (f"{len(load.events)} {units} did not run to the end" if load.events else "every unit ran")]
+    for e in load.events:
+        unit = f"cell {e.cell}, line {e.at_line or e.line}" if e.cell is not None else f"line {e.line}"
+        unit += f" (at line {e.at_line})" if e.cell is None and e.at_line not in (0, e.line) else ""
+        error = text.inline(e.error.strip().splitlines()[0] if e.error.strip() else "", "message")
+        out.append(f"  {unit:<18} {e.status:<11} {e.seconds:7.2f} s  {error}")
+    return out + [f"  not run: {text.inline(note, 'function')}" for note in load.notes]

@@ -1,4 +1,5 @@
-"""Render one submission's feedback report: total, a row a check, figures, the loss curve.
+"""Render one submission's feedback report: total, a row a check, figures, the loss curve, and the
+student's file as graded (grader.report.listing).
 
 The template only displays a flat, pre-computed view (`report_view`); CSS lives in its own file
 and is inlined so that a report is one self-contained file a TA can send to a student.
@@ -13,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader
 
 from grader import text
 from grader.report.curve import curve_svg  # noqa: F401 (re-exported)
+from grader.report.listing import listing_view
 
 HERE = Path(__file__).resolve().parent
 ENV = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)  # student text is hostile
@@ -25,8 +27,9 @@ def rerun_command(result, check_id, submission_file):
     return text.command("grader", "check", submission_file, "--assignment", result.assignment, "--only", check_id)
 
 
-def report_view(result, submission_file, warnings=()):
-    """Everything the template shows, as plain strings and numbers."""
+def report_view(result, submission_file, warnings=(), source=None):
+    """Everything the template shows, as plain strings and numbers; `source` is the file graded,
+    shown as graded (grader.report.listing) when given."""
     rows, figures, curves = [], [], []
     for check in result.checks:
         rows.append({
@@ -54,17 +57,18 @@ def report_view(result, submission_file, warnings=()):
         "check_all": text.command("grader", "check", submission_file, "--assignment", result.assignment),
         "output": result.output,
         "load": result.load.lines() if getattr(result, "load", None) else [],
+        "listing": listing_view(source, getattr(result, "load", None)) if source else None,
     }
 
 
-def render_report(result, submission_file, warnings=()):
+def render_report(result, submission_file, warnings=(), source=None):
     css = (HERE / "templates" / "report.css").read_text()
-    return ENV.get_template("report.html.j2").render(css=css, **report_view(result, submission_file, warnings))
+    return ENV.get_template("report.html.j2").render(css=css, **report_view(result, submission_file, warnings, source))
 
 
 def write_report(result, path, submission_file, warnings=()):
-    """Write the report atomically (a reader never sees half a file)."""
-    atomic_write(Path(path), render_report(result, submission_file, warnings))
+    """Write the report of the file `submission_file` atomically (a reader never sees half a file)."""
+    atomic_write(Path(path), render_report(result, submission_file, warnings, source=submission_file))
 
 
 def atomic_write(path, text):
