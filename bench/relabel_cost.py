@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 from grader import relabel, rubric as rubrics  # noqa: E402
 from grader.grading import Options, grade_file  # noqa: E402
 
-TOUCHED = {"min_accuracy", "a3_min_accuracy", "a3_beats", "a3_train_history", "a3_lr_sweep"}
+TOUCHED = {"min_accuracy", "train_history", "lr_sweep"}
 ASSIGNMENTS = ("lab07_convnets", "lab11_fashion_cnn", "a3_fashion_classifier")  # cnn_foundations has none
 
 

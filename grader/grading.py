@@ -71,7 +71,7 @@ def grade_file(path, rubric, options=Options(), on_check=None, on_load=None):
         module_file = workdir / f"{rubric.assignment}.py"  # a notebook has no file: its cells go in the plan
         if staged.kind == "script":
             workfiles.put(workdir, ".py", staged.source.encode("utf-8"), module_file.name)
-        plan = staged.plan(rubric.cell_time_limit, rubric.import_time_limit)
+        plan = staged.plan(rubric.cell_time_limit, rubric.import_time_limit, rubric.probe_sources)
         results = []
         with ChildSession(workdir, module_file, rubric.assignment, limits, starter, plan) as session:
             load = _load_report(session, staged) if checks else None

@@ -17,14 +17,14 @@ same score. The secret is a random file made once with mode 0600 in the grader's
 The bubblewrap sandbox mounts no part of that folder; the unisolated process backend does not
 hide it (nor anything else).
 
-Relabelled (through `CheckContext.training_data`): `min_accuracy` (lab07, lab11, a3),
-`a3_beats` (both models, so the comparison is unchanged), `a3_train_history` and `a3_lr_sweep`
+Relabelled (through `CheckContext.training_data`): `min_accuracy` and the course plug-ins'
+`train_history` and `lr_sweep`
 (the student's own accuracies are computed on the renamed labels they are given). Not relabelled:
-`a3_pick_examples` and `a3_example_figure`, whose meaning is a label's own class (an image keeps
+`pick_examples` and `examples_figure`, whose meaning is a label's own class (an image keeps
 its label; a panel is titled CLASS_NAMES[label]), and which award nothing for accuracy;
-`a3_mean_gradient` and `a3_gradient_curve` (the grader's own MLP, replayed exactly here); the
-lab11 and foundations loop kinds (synthetic data made here, replayed exactly); and
-`fdn_max_reconstruction_error`, which has no labels, so an autoencoder shipped pretrained is not
+`mean_gradient` and `gradient_curve` (the grader's own MLP, replayed exactly here); the
+training-loop kinds on synthetic data made here and replayed exactly; and
+`max_reconstruction_error`, which has no labels, so an autoencoder shipped pretrained is not
 caught (the grader's own loop trains it, but from the student's weights). No training check
 shows class names or per-class figures to the student today; one that does maps its classes
 back to the true ones with `Relabeling.restore`.

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from grader import plugins
 from grader.errors import GraderError
 from grader.rubric import load
 
@@ -105,6 +106,10 @@ def release(root, name, out, wheel=True):
         written.append(out / source.name)
     (out / "rubric" / f"{name}.yaml").write_text(public_rubric(rubric), encoding="utf-8")
     written.append(out / "rubric" / f"{name}.yaml")
+    for relative, data in _plugin_files(root, rubric):  # the course's own kinds and probes (grader.plugins)
+        (out / "rubric" / relative).parent.mkdir(parents=True, exist_ok=True)
+        (out / "rubric" / relative).write_bytes(data)
+        written.append(out / "rubric" / relative)
     if wheel:
         from grader.wheel import build
 
@@ -118,6 +123,18 @@ def release(root, name, out, wheel=True):
         install=install_line(wheel_name), wheel=wheel_name, first=public[0].id if public else "check_id"),
         encoding="utf-8")
     return written + [out / "README.md"]
+
+
+def _plugin_files(root, rubric):
+    """[(path relative to rubric/, bytes)] of the course's plug-in kinds and probes, when the rubric
+    uses one of its kinds (else none)."""
+    from grader.checks.registry import KINDS
+
+    if not any(KINDS[c.kind].run.__module__.startswith(plugins.KINDS_PACKAGE) for c in rubric.checks):
+        return []
+    folder = plugins.folder(Path(root) / "rubric")
+    return [(str(p.relative_to(folder.parent)), p.read_bytes())
+            for part in ("kinds", "probes") for p in sorted((folder / part).glob("*.py"))]
 
 
 def export_gradescope(root, name, out_zip, sandbox="auto"):
@@ -135,6 +152,8 @@ def export_gradescope(root, name, out_zip, sandbox="auto"):
         _add(zf, "source/pyproject.toml", (root / "pyproject.toml").read_text())
         _add(zf, "source/README.md", f"Autograder of {name}, exported by `grader export gradescope`.\n")
         _add(zf, f"source/rubric/{name}.yaml", Path(rubric.path).read_text())
+        for relative, data in _plugin_files(root, rubric):
+            _add(zf, f"source/rubric/{relative}", data)
         for path in sorted(PACKAGE.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
                 _add(zf, f"source/grader/{path.relative_to(PACKAGE)}", path.read_bytes())

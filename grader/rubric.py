@@ -44,6 +44,7 @@ class Rubric:
     path: Path
     digest: str
     cell_time_limit: float = DEFAULT_CELL_SECONDS
+    probe_sources: tuple = ()  # ((file name, source), ...) of the course's own probes (grader.plugins)
 
     @property
     def max_score(self):
@@ -111,8 +112,10 @@ def load(assignment, rubric_dir=None, near=None):
 def load_file(path):
     """Parse and validate one rubric file; raises RubricError naming what is wrong."""
     import grader.checks  # noqa: F401 - registers every kind
+    from grader import plugins
 
     path = Path(path)
+    probe_sources = plugins.load(path.parent)  # the course's own kinds and probes, beside its rubrics
     raw_bytes = path.read_bytes()
     try:
         raw = yaml.safe_load(raw_bytes)
@@ -143,7 +146,7 @@ def load_file(path):
     for check_id, problem in missing_in_reference(path, assignment, checks, registry.KINDS):
         raise RubricError(path, check_id, problem)
     return Rubric(assignment, str(raw.get("title", assignment)), raw.get("dataset"), import_limit,
-                  memory, tuple(checks), path, hashlib.sha256(raw_bytes).hexdigest(), cell_limit)
+                  memory, tuple(checks), path, hashlib.sha256(raw_bytes).hexdigest(), cell_limit, probe_sources)
 
 
 def _load_check(entry, index, path):

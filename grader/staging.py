@@ -49,10 +49,12 @@ class Staged:
     def kind(self):
         return "notebook" if self.file_name.lower().endswith(".ipynb") else "script"
 
-    def plan(self, cell_seconds, load_seconds):
+    def plan(self, cell_seconds, load_seconds, probes=()):
         """What the child runs, as JSON sent on its request pipe (grader/sandbox/cells.py reads it): a
-        notebook's cells to run (a script is run from its file), and the time budgets."""
-        plan = {"kind": self.kind, "cell_seconds": cell_seconds, "load_seconds": load_seconds}
+        notebook's cells to run (a script is run from its file), the time budgets, and the sources of
+        the course's own probes ((file name, text) pairs: grader.plugins)."""
+        plan = {"kind": self.kind, "cell_seconds": cell_seconds, "load_seconds": load_seconds,
+                "probes": [list(p) for p in probes]}
         if self.kind == "notebook":
             plan["cells"] = [{"cell": c.number, "source": c.code, "text": c.text, "offset": c.offset}
                              for c in self.cells if not c.skip]

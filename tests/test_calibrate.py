@@ -24,10 +24,11 @@ def _rubric(tmp_path, assignment="lab07_convnets", keep=None):
 # ---- the registry ---------------------------------------------------------------------------------
 
 def test_the_threshold_kinds_have_their_directions():
+    rubrics.load("cnn_foundations")  # its course plug-in registers max_reconstruction_error
     assert KINDS["min_accuracy"].threshold_direction == "at_least"
-    assert KINDS["fdn_max_reconstruction_error"].threshold_direction == "at_most"
+    assert KINDS["max_reconstruction_error"].threshold_direction == "at_most"
     assert KINDS["output_shape"].threshold_direction is None
-    at_least, at_most = KINDS["min_accuracy"], KINDS["fdn_max_reconstruction_error"]
+    at_least, at_most = KINDS["min_accuracy"], KINDS["max_reconstruction_error"]
     assert at_least.worst([0.9, 0.8, 0.95]) == 0.8 and at_most.worst([0.02, 0.04, 0.03]) == 0.04
     assert at_least.clears(0.8, 0.8) and not at_least.clears(0.79, 0.8)
     assert at_most.clears(0.05, 0.05) and not at_most.clears(0.051, 0.05)
@@ -98,7 +99,7 @@ def test_records_keep_lab07s_format_and_name_the_direction(tmp_path):
 def test_an_upper_bound_is_recorded_with_its_relative_margin(tmp_path):
     rubric = _rubric(tmp_path, "cnn_foundations")
     [(check, kind)] = calibration.threshold_checks(rubric)
-    assert check.kind == "fdn_max_reconstruction_error"
+    assert check.kind == "max_reconstruction_error"
     entry = calibration.check_record(check, kind, [0.017823, 0.020391, 0.024744], [8.0, 7.5, 7.9])
     assert entry["direction"] == "at_most" and entry["values"] == [0.01782, 0.02039, 0.02474]
     assert entry["max"] == 0.02474 and entry["relative_margin"] == calibration.RELATIVE_MARGIN

@@ -21,19 +21,22 @@ import pytest
 import torch
 
 from grader import rubric as rubrics
-from grader.checks import fdn_models, fdn_transforms
+from grader import plugins
+from grader.rubric import RUBRIC_DIR
 from grader.checks.registry import KINDS
 from grader.grading import Options, grade_file
 from tests.submissions import foundations as subs
 from tests.submissions.foundations import ALL_CHECKS, SUBMISSIONS
 
+fdn_models, fdn_transforms = (plugins.kind_module(RUBRIC_DIR, m) for m in ("autoencoder_transfer", "transform_pipeline"))
+
 ROOT = subs.ROOT
 TEMPLATE = ROOT / "student_template" / f"{subs.ASSIGNMENT}.py"
 TEMPLATE_KEY = "<student template>"
 WORKERS = int(os.environ.get("GRADER_TEST_WORKERS") or max(1, min(4, os.cpu_count() or 1)))
-NEW_KINDS = {"fdn_train_transform", "fdn_test_transform", "fdn_init_statistics",
-             "fdn_train_one_epoch", "fdn_evaluate", "fdn_vgg_transfer", "fdn_autoencoder",
-             "fdn_max_reconstruction_error"}
+NEW_KINDS = {"train_transform_pipeline", "test_transform_pipeline", "init_statistics",
+             "train_one_epoch", "evaluate_loop", "frozen_backbone_transfer", "autoencoder_interface",
+             "max_reconstruction_error"}
 
 
 # ---- fixtures -----------------------------------------------------------------------------------
@@ -133,7 +136,8 @@ def test_every_mutation_applies_and_changes_the_reference():
 
 
 def test_every_new_kind_is_in_the_rubric_and_proved_both_ways(rubric):
-    assert {k for k in KINDS if k.startswith("fdn_")} == NEW_KINDS
+    modules = ("transform_pipeline", "init_statistics", "epoch_loops", "autoencoder_transfer")
+    assert {k for k, v in KINDS.items() if v.run.__module__.rpartition(".")[2] in modules} == NEW_KINDS
     kind_of = {c.id: c.kind for c in rubric.checks}
     assert NEW_KINDS <= set(kind_of.values())
     failed_kinds = {kind_of[c] for s in SUBMISSIONS.values() for c, status in s.expected.items() if status == "failed"}
@@ -187,7 +191,7 @@ def test_calibration_record_matches_the_rubric(rubric):
     import yaml
 
     record = yaml.safe_load((ROOT / "rubric" / f"{subs.ASSIGNMENT}.calibration.yaml").read_text(encoding="utf-8"))
-    thresholds = {c.id: c.params["threshold"] for c in rubric.checks if c.kind == "fdn_max_reconstruction_error"}
+    thresholds = {c.id: c.params["threshold"] for c in rubric.checks if c.kind == "max_reconstruction_error"}
     assert {r["check"] for r in record["checks"]} == set(thresholds)
     for entry in record["checks"]:
         assert len(entry["seeds"]) >= 5 and entry["max"] == max(entry["values"])

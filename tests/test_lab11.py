@@ -19,11 +19,21 @@ import pytest
 from grader import rubric as rubrics
 from grader import template_blocks
 from grader.assign import make_template
-from grader.checks import lab11_architecture
+from grader import plugins
+from grader.checks.registry import KINDS
+from grader.rubric import RUBRIC_DIR
 from grader.errors import GraderError
 from grader.grading import Options, grade_file
 from tests.submissions import lab11
 from tests.submissions.lab11 import ALL_CHECKS, SUBMISSIONS
+
+conv_block_structure = plugins.kind_module(RUBRIC_DIR, "conv_structure")
+
+
+def _plugin(kind):
+    """Is `kind` one of the course's plug-in kinds (rubric/plugins/kinds/)?"""
+    return KINDS[kind].run.__module__.startswith(plugins.KINDS_PACKAGE)
+
 
 TEMPLATE_KEY = "<student template>"
 WORKERS = int(os.environ.get("GRADER_TEST_WORKERS") or max(1, min(4, os.cpu_count() or 1)))
@@ -127,9 +137,9 @@ def test_every_check_is_proved_both_ways():
     """Each check passes for the reference and fails for at least one named submission."""
     failing = {c for s in SUBMISSIONS.values() if s.name != "syntax_error" for c in s.expected}
     assert set(ALL_CHECKS) <= failing | {"simple_shape", "fashion_shape", "accuracy"}, set(ALL_CHECKS) - failing
-    new_kinds = {c.kind for c in rubrics.load(lab11.ASSIGNMENT).checks if c.kind.startswith("lab11_")}
+    new_kinds = {c.kind for c in rubrics.load(lab11.ASSIGNMENT).checks if _plugin(c.kind)}
     by_kind = {c.id: c.kind for c in rubrics.load(lab11.ASSIGNMENT).checks}
-    proved = {by_kind[c] for c in failing if by_kind[c].startswith("lab11_")}
+    proved = {by_kind[c] for c in failing if _plugin(by_kind[c])}
     assert new_kinds == proved, new_kinds - proved
 
 
@@ -220,7 +230,7 @@ def test_fill_keeps_blank_lines_and_indentation():
                                         ("dropout", "dropout"), ("feature_alpha_dropout", "dropout"),
                                         ("linear", "linear"), ("__matmul__", "linear"), ("view", None)])
 def test_traced_functions_are_classified(name, kind):
-    assert lab11_architecture.category(name) == kind
+    assert conv_block_structure.category(name) == kind
 
 
 def test_blocks_pair_each_convolution_with_what_follows_it():
@@ -228,9 +238,9 @@ def test_blocks_pair_each_convolution_with_what_follows_it():
     ops = [conv, ("act", "relu", None, None), ("pool", "max_pool2d", None, None),
            ("conv", "conv2d", (2, 8, 13, 13), (16, 8, 3, 3)), ("pool", "max_pool2d", None, None),
            ("linear", "linear", (2, 400), (10, 400)), ("act", "relu", None, None)]
-    blocks = lab11_architecture._blocks(ops)
+    blocks = conv_block_structure._blocks(ops)
     assert [(b["act"], b["pool"], b["filters"]) for b in blocks] == [(True, True, 8), (False, True, 16)]
-    assert lab11_architecture._first_linear_after_convs(ops)[2] == (2, 400)
+    assert conv_block_structure._first_linear_after_convs(ops)[2] == (2, 400)
 
 
 # ---- grading each submission --------------------------------------------------------------------------

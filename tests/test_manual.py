@@ -21,8 +21,8 @@ HEADER = "submission,check,points,comment\n"
 @pytest.fixture
 def rubric():
     checks = tuple(Check(i, f"title of {i}", kind, points, "public", 20.0, {}, 0)
-                   for i, kind, points in (("answer_1_4", "a3_written_answer", 2.0), ("answer_1_7", "a3_written_answer", 3.0),
-                                           ("train", "a3_train_history", 2.0)))
+                   for i, kind, points in (("answer_1_4", "written_answer", 2.0), ("answer_1_7", "written_answer", 3.0),
+                                           ("train", "train_history", 2.0)))
     return Rubric("a3_fashion_classifier", "A3", None, 60.0, 4096, checks, Path("rubric/a3.yaml"), "0" * 64)
 
 

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 import grader.checks
+from grader import plugins
 from grader import rubric as rubrics
 from grader.checks.context import CheckContext, UndeclaredProbe
 from grader.checks.registry import KINDS, Param, Verdict, check_kind, unknown_probes
@@ -23,6 +24,8 @@ from grader.sandbox.session import ChildSession, UnknownProbe
 
 INTERNAL = "internal grader error (not your fault)"
 
+plugins.load(rubrics.RUBRIC_DIR)  # the course's own kinds and probes are checked alike
+
 
 def _probe_literals(node, module, seen):
     """Probe names written as literals in `node` and in the grader.checks functions it calls."""
@@ -34,7 +37,7 @@ def _probe_literals(node, module, seen):
         if isinstance(func, ast.Attribute) and func.attr == "call":
             found.add("call")  # CheckContext.call asks for the "call" probe
         target = getattr(module, func.id, None) if isinstance(func, ast.Name) else None
-        if (inspect.isfunction(target) or inspect.isclass(target)) and target.__module__.startswith("grader.checks"):
+        if (inspect.isfunction(target) or inspect.isclass(target)) and target.__module__.startswith(("grader.checks", plugins.KINDS_PACKAGE)):
             key = (target.__module__, target.__qualname__)
             if key not in seen:
                 seen.add(key)

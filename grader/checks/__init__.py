@@ -9,7 +9,7 @@ import pkgutil
 
 from grader.checks.registry import KINDS  # noqa: F401
 
-_SUPPORT = {"registry", "context", "expect", "oracle", "compare", "fdn_plots", "a3_support"}  # modules that define no kinds
+_SUPPORT = {"registry", "context", "expect", "oracle", "compare"}  # modules that define no kinds
 
 for _info in pkgutil.iter_modules(__path__):
     if _info.name not in _SUPPORT:

@@ -92,7 +92,7 @@ class Oracle:
         request = {
             "reference": hashlib.sha256(self.source().encode("utf-8")).hexdigest(),
             "check": {"id": check.id, "kind": check.kind, "params": check.params, "seed": check.seed},
-            "torch": _torch_version(), "probe": probe, "args": args,
+            "torch": _torch_version(), "probe": probe, "args": args, "course_probes": self.rubric.probe_sources,
             "blobs": {name: hashlib.sha256(data).hexdigest() for name, data in sorted((blobs or {}).items())},
         }
         return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
@@ -125,7 +125,9 @@ class Oracle:
             source = self.source().encode("utf-8")
             self._workdir = Path(workfiles.make_workdir("grader-reference-"))
             module = self._workdir / workfiles.put(self._workdir, ".py", source, f"{self.rubric.assignment}.py")
-            self._session = ChildSession(self._workdir, module, self.rubric.assignment, self.limits, self.starter)
+            plan = json.dumps({"probes": [list(p) for p in self.rubric.probe_sources]}).encode("utf-8")
+            self._session = ChildSession(self._workdir, module, self.rubric.assignment, self.limits, self.starter,
+                                         plan)
         return self._session
 
     def _file(self, key):

@@ -28,6 +28,7 @@ def serve(submission, module_name, req_fd, resp_fd, threads):
     probes.load_all()
     seccomp.install()  # before any student code: no reach into other processes, no IPC or keys that outlive us
     plan = _receive_plan(channel)
+    probes.load_course(plan.get("probes"))  # the course's own probes (grader.plugins), before any student code
     try:  # cell by cell (a script statement by statement): a failing cell is recorded, the rest still run
         module, load = cells.load(submission, module_name, plan)
     except BaseException as exc:  # noqa: BLE001 - a script that does not parse, or a bug of the plan

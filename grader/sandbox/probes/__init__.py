@@ -3,16 +3,21 @@
 A probe never judges. It builds, calls and measures, and returns data for the parent to check.
 Probes are named by what they observe; the parent's check kinds choose which to ask for. Every
 module of this package is imported on start, so a new probe is one function in a module here,
-registered with `@probe("name")`.
+registered with `@probe("name")`. A course's own probes (grader.plugins) arrive as sources in the
+child's plan and are imported by `load_course` as modules of the package `course_probes`.
 """
 
 import importlib
+import importlib.abc
 import importlib.util
 import pkgutil
 import sys
 import traceback
+from pathlib import Path
 
 PROBES = {}
+COURSE_PACKAGE = "course_probes"
+_loaded = []  # set once every module of this package is imported
 
 
 class StudentError(Exception):
@@ -152,10 +157,51 @@ def decoded(args, key, blobs):
 
 def load_all():
     """Import every probe module of this package once (they register themselves)."""
-    if PROBES:
+    if _loaded:
         return
+    _loaded.append(True)
     for info in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{info.name}")
+
+
+def load_course(sources, package=COURSE_PACKAGE):
+    """Import a course's probe modules from their sources ((file name, text), ...) as modules of
+    `package` (each course its own); they may import this package and each other (relatively:
+    `from .other import x`). A probe name registered twice is refused (ValueError), as for the
+    built-in ones."""
+    load_all()
+    modules = {f"{package}.{Path(name).stem}": (name, text) for name, text in sources or ()}
+    if not modules:
+        return
+    if package in sys.modules:
+        raise ValueError(f"the course probes' package {package!r} is already loaded")
+    sys.meta_path.insert(0, _SourceFinder(package, modules))
+    for module_name in sorted(modules):
+        importlib.import_module(module_name)
+
+
+class _SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds the course's probe modules among the sources given (and their package), nowhere else."""
+
+    def __init__(self, package, modules):
+        self.package, self.modules = package, modules
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname == self.package:
+            return importlib.util.spec_from_loader(fullname, self, is_package=True)
+        if fullname in self.modules:
+            return importlib.util.spec_from_loader(fullname, self, origin=self.modules[fullname][0])
+        return None
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        if module.__name__ == self.package:
+            module.__path__ = []
+            return
+        name, text = self.modules[module.__name__]
+        exec(compile(text, f"<course probes {name}>", "exec"), module.__dict__)
 
 
 def _class_name(value):

@@ -5,7 +5,7 @@ against the base MLP, `count_parameters` with layers frozen by the grader, and t
 import math
 
 from grader.checks import expect
-from grader.checks.a3_support import module_report
+from .reports import module_report
 from grader.checks.registry import Artifact, Fail, Param, Verdict, check_kind, positive
 from grader.data import subset
 from grader.sandbox.values import Tensor, describe
@@ -18,7 +18,7 @@ def _trainable(rows):
 
 
 def _summary(ctx, factory):
-    report = module_report(ctx.probe("a3_model_summary", f"`{factory}`", factory=factory), f"`{factory}()`")
+    report = module_report(ctx.probe("model_summary", f"`{factory}`", factory=factory), f"`{factory}()`")
     linear = report.get("linear")
     if type(linear) is not list:
         raise Fail(f"`{factory}()`: the grader could not read the layers")
@@ -26,7 +26,7 @@ def _summary(ctx, factory):
     return shapes, _trainable(expect.parameter_rows(report, f"`{factory}()`"))
 
 
-@check_kind("a3_compare_models", probes=("a3_model_summary",),
+@check_kind("model_variant", probes=("model_summary",),
             model=Param((str,)),
             relation=Param((str,), validate=lambda v: None if v in ("wider", "deeper") else "must be wider or deeper"),
             base=Param((str,), default="build_mlp"))
@@ -122,7 +122,7 @@ def _float(value, what):
     return value
 
 
-@check_kind("a3_mean_gradient", probes=("a3_mean_gradient",), uses_data=True,
+@check_kind("mean_gradient", probes=("mean_gradient",), uses_data=True,
             function=Param((str,)),
             sizes=Param((list,), default=[784, 32, 10], validate=_sizes),
             frozen=Param((list,), default=[], doc="indices of Linear layers that do not require gradients"),
@@ -138,7 +138,7 @@ def mean_gradient(ctx):
     model = _grader_mlp(weights, set(p["frozen"]))
     torch.nn.CrossEntropyLoss()(model(x), y).backward()
     want, scale = _mean_gradient(model)
-    got = ctx.probe("a3_mean_gradient", f"`{p['function']}`", call_args=_for_child(weights, x, y),
+    got = ctx.probe("mean_gradient", f"`{p['function']}`", call_args=_for_child(weights, x, y),
                     function=p["function"], frozen=p["frozen"])
     what = " (some layers frozen)" if p["frozen"] else ""
     got = _float(got, f"`{p['function']}(model)`")
@@ -152,7 +152,7 @@ def mean_gradient(ctx):
     return Verdict(True, f"mean gradient {got:.4g} matches the grader's {want:.4g}{what}")
 
 
-@check_kind("a3_gradient_curve", probes=("a3_gradient_curve",), uses_data=True,
+@check_kind("gradient_curve", probes=("gradient_curve",), uses_data=True,
             function=Param((str,)),
             sizes=Param((list,), default=[784, 32, 10], validate=_sizes),
             frozen=Param((list,), default=[]),
@@ -178,7 +178,7 @@ def gradient_curve(ctx):
         want.append(mean)
         scales.append(scale)
         optimizer.step()
-    got = ctx.probe("a3_gradient_curve", f"`{p['function']}`", call_args=_for_child(weights, x, y),
+    got = ctx.probe("gradient_curve", f"`{p['function']}`", call_args=_for_child(weights, x, y),
                     function=p["function"], frozen=p["frozen"], steps=p["steps"], lr=p["lr"],
                     batch_size=p["batch_size"])
     call = f"`{p['function']}(model, loader, steps={p['steps']}, lr={p['lr']:g})`"

@@ -57,13 +57,13 @@ def _returned_float(value, function):
 def _train_epoch(ctx, samples, batch_size, lr):
     p = ctx.params
     weight, bias, x, y = _watched_inputs(ctx.check.seed, samples)
-    report = ctx.probe("lab11_train_epoch", f"`{p['function']}`", call_args=_wire(weight, bias, x, y),
+    report = ctx.probe("train_epoch_watched", f"`{p['function']}`", call_args=_wire(weight, bias, x, y),
                        function=p["function"], batch_size=batch_size, lr=lr)
     report = expect.mapping(report, f"`{p['function']}`", ["returned", "weight", "bias"])
     return (weight, bias, x, y), report
 
 
-@check_kind("lab11_epoch_gradients", probes=("lab11_train_epoch",),
+@check_kind("epoch_sgd_steps", probes=("train_epoch_watched",),
             function=Param((str,)),
             samples=Param((int,), default=48, validate=positive),
             batch_size=Param((int,), default=16, validate=positive),
@@ -96,7 +96,7 @@ def epoch_gradients(ctx):
                "optimizer.step()")
 
 
-@check_kind("lab11_epoch_mean_loss", probes=("lab11_train_epoch",),
+@check_kind("epoch_mean_loss", probes=("train_epoch_watched",),
             function=Param((str,)),
             samples=Param((int,), default=50, validate=positive),
             batch_size=Param((int,), default=16, validate=positive))
@@ -144,12 +144,12 @@ def _seen(report, function):
 def _fit(ctx, samples, batch_size, epochs):
     p = ctx.params
     weight, bias, x, y = _watched_inputs(ctx.check.seed, samples)
-    report = ctx.probe("lab11_fit", f"`{p['function']}`", call_args=_wire(weight, bias, x, y),
+    report = ctx.probe("fit_watched", f"`{p['function']}`", call_args=_wire(weight, bias, x, y),
                        function=p["function"], batch_size=batch_size, epochs=epochs)
     return expect.mapping(report, f"`{p['function']}`", ["history", "seen"])
 
 
-@check_kind("lab11_fit_history", probes=("lab11_fit",),
+@check_kind("fit_history", probes=("fit_watched",),
             function=Param((str,)),
             epochs=Param((int,), default=3, validate=positive),
             samples=Param((int,), default=64, validate=positive),
@@ -180,7 +180,7 @@ def _rates(rates):
     return "[" + ", ".join(f"{r:.3g}" for r in rates) + "]"
 
 
-@check_kind("lab11_train_mode", probes=("lab11_fit",),
+@check_kind("fit_train_mode", probes=("fit_watched",),
             function=Param((str,)),
             epochs=Param((int,), default=2, validate=positive),
             samples=Param((int,), default=32, validate=positive),
@@ -202,7 +202,7 @@ def train_mode(ctx):
     return Verdict(True, f"all {len(seen)} forward passes of training ran in train mode")
 
 
-@check_kind("lab11_predict", probes=("lab11_predict",),
+@check_kind("predicted_classes", probes=("predicted_classes",),
             function=Param((str,)),
             samples=Param((int,), default=20, validate=positive))
 def predict(ctx):
@@ -211,7 +211,7 @@ def predict(ctx):
     import torch.nn.functional as F
     p = ctx.params
     weight, bias, x, _ = _watched_inputs(ctx.check.seed, p["samples"])
-    report = ctx.probe("lab11_predict", f"`{p['function']}`", call_args=_wire(weight, bias, x),
+    report = ctx.probe("predicted_classes", f"`{p['function']}`", call_args=_wire(weight, bias, x),
                        function=p["function"])
     report = expect.mapping(report, f"`{p['function']}`", ["predictions", "seen"])
     got = expect.array(report["predictions"], f"the value returned by `{p['function']}`", allow_numpy=False)
@@ -231,7 +231,7 @@ def predict(ctx):
     return Verdict(True, "class indices equal to the argmax of the logits, in eval mode without gradients")
 
 
-@check_kind("lab11_lr_decay", probes=("lab11_optimizer",),
+@check_kind("lr_schedule", probes=("optimizer_schedule",),
             function=Param((str,)),
             lr=Param((float,), validate=positive),
             epochs=Param((int,), default=10, validate=positive))
@@ -240,7 +240,7 @@ def lr_decay(ctx):
     parameter at rate `lr`; over `epochs` scheduler steps the rate never rises and goes down at least once."""
     p = ctx.params
     fn, lr = p["function"], p["lr"]
-    report = ctx.probe("lab11_optimizer", f"`{fn}`", function=fn, lr=lr, epochs=p["epochs"])
+    report = ctx.probe("optimizer_schedule", f"`{fn}`", function=fn, lr=lr, epochs=p["epochs"])
     report = expect.mapping(report, f"`{fn}`", ["parameters", "returned"])
     returned = report["returned"] if type(report["returned"]) is dict else {}
     if "optimizer" not in report:

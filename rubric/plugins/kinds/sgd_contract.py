@@ -1,9 +1,9 @@
 """Check kinds of a3's `train` contract, judged on the grader's own flatten + linear model with
 weights and batches made here (in order, so every step can be replayed in the parent):
 
-- a3_train_sgd: `train` steps plain SGD at the `lr` it is given (the final weights equal a replay
+- trains_with_sgd: `train` steps plain SGD at the `lr` it is given (the final weights equal a replay
   of plain SGD, or the optimizer seen stepping is torch.optim.SGD at that lr);
-- a3_train_mean_loss: the history's loss is a mean over the epoch (per sample, or the mean of the
+- history_mean_loss: the history's loss is a mean over the epoch (per sample, or the mean of the
   batch means), not a sum (run at lr=0 so every batch sees the same weights).
 """
 
@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from grader.checks import expect
-from grader.checks.lab11_training import _watched_inputs, _wire
+from .training_loop import _watched_inputs, _wire
 from grader.checks.registry import Fail, Param, Verdict, check_kind, positive
 from grader.sandbox.values import describe
 
@@ -48,7 +48,7 @@ def _run(ctx, lr):
     weight, bias, x, y = _watched_inputs(ctx.check.seed, p["samples"] + p["validation_size"])
     x, val_x = x[:p["samples"]], x[p["samples"]:]
     y, val_y = y[:p["samples"]], y[p["samples"]:]
-    report = ctx.probe("a3_train_watched", f"`{p['function']}`", train=p["function"], epochs=p["epochs"], lr=lr,
+    report = ctx.probe("train_watched_steps", f"`{p['function']}`", train=p["function"], epochs=p["epochs"], lr=lr,
                        batch_size=p["batch_size"], call_args=_wire(weight, bias, x, y, val_x, val_y))
     report = expect.mapping(report, f"`{p['function']}`", ["history", "weight", "bias", "steps"])
     return (weight, bias, x, y), report
@@ -89,7 +89,7 @@ _COMMON = dict(function=Param((str,), default="train"),
                epochs=Param((int,), default=1, validate=positive))
 
 
-@check_kind("a3_train_sgd", probes=("a3_train_watched",), lr=Param((float,), default=0.5, validate=positive),
+@check_kind("trains_with_sgd", probes=("train_watched_steps",), lr=Param((float,), default=0.5, validate=positive),
             **_COMMON)
 def train_sgd(ctx):
     """`train` updates the model with SGD at the `lr` it is given: the final weights equal plain SGD
@@ -120,7 +120,7 @@ def train_sgd(ctx):
                "nn.CrossEntropyLoss(), zero the gradients before each backward()")
 
 
-@check_kind("a3_train_mean_loss", probes=("a3_train_watched",), **_COMMON)
+@check_kind("history_mean_loss", probes=("train_watched_steps",), **_COMMON)
 def train_mean_loss(ctx):
     """With lr=0 (the weights stay put, whatever the optimizer) each epoch's loss in the history is
     the mean loss over the epoch: per sample, or the mean of the batch means; a sum is refused."""

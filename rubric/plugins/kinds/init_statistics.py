@@ -1,6 +1,6 @@
 """Check kinds of cnn_foundations' weight initialisation, judged from the statistics of the weights it leaves.
 
-- `fdn_init_statistics`: the child returns the weights after
+- `init_statistics`: the child returns the weights after
   `init_weights`; the parent computes their bounds, spread and shape of distribution.
 """
 
@@ -41,7 +41,7 @@ def _layer_table(layers):
 
 
 def _init_params(ctx, function, scheme, layers):
-    report = ctx.probe("fdn_init", f"`{function}`", function=function, scheme=scheme, layers=layers,
+    report = ctx.probe("init_parameters", f"`{function}`", function=function, scheme=scheme, layers=layers,
                        weight_fill=WEIGHT_FILL, bias_fill=BIAS_FILL)
     params = expect.mapping(report, f"`{function}`", ["params"])["params"]
     if type(params) is not dict:
@@ -56,13 +56,13 @@ def _mistaken_y(implied, mistakes):
     return ""
 
 
-@check_kind("fdn_init_statistics", probes=("fdn_init",),
+@check_kind("init_statistics", probes=("init_parameters",),
             function=Param((str,), default="init_weights"),
             scheme=Param((str,), validate=lambda v: None if v in ("uniform", "normal")
                          else "must be uniform or normal"),
             tolerance=Param((float,), default=0.05, doc="relative tolerance of the spread (std) and mean"),
             layers=Param((list,), default=[["conv", 16, 32, 5], ["linear", 1000, 500]], validate=_valid_layers))
-def fdn_init_statistics(ctx):
+def init_statistics(ctx):
     """After `init_weights(model, scheme)` on the grader's model (weights and biases set to
     constants before), every layer's weights are spread as U(-y, y) or N(0, y) with
     y = 1/sqrt(fan_in) and every bias is 0; the statistics are computed here."""

@@ -38,7 +38,7 @@ def _trace(ctx, factory, input_shape, batch=2):
     """The ops of one forward pass of `factory()` as [(category, name, input shape, weight shape)]."""
     import torch
     x = torch.rand(batch, *input_shape, generator=torch.Generator().manual_seed(ctx.check.seed))
-    report = ctx.probe("lab11_trace", f"`{factory}`", call_args=[Tensor(x.numpy())], factory=factory)
+    report = ctx.probe("forward_trace", f"`{factory}`", call_args=[Tensor(x.numpy())], factory=factory)
     report = expect.mapping(report, f"`{factory}()`", ["class", "is_module"])
     if report["is_module"] is not True:
         raise Fail(f"`{factory}()` should make an nn.Module, but it made a {report['class']}")
@@ -79,7 +79,7 @@ def _first_linear_after_convs(ops):
     return next((op for op in ops[start:] if op[0] == "linear"), None)
 
 
-@check_kind("lab11_architecture", probes=("lab11_trace",),
+@check_kind("conv_block_structure", probes=("forward_trace",),
             factory=Param((str,), doc="the model class (or a function) that builds the model"),
             input_shape=Param((list,), default=[1, 28, 28]),
             min_blocks=Param((int,), default=2, validate=positive,
@@ -116,7 +116,7 @@ def architecture(ctx):
                          f"({', '.join(str(b['filters']) for b in complete)} filters){extra}")
 
 
-@check_kind("lab11_dropout_modes", probes=("lab11_dropout",),
+@check_kind("dropout_modes", probes=("dropout_passes",),
             factory=Param((str,)),
             input_shape=Param((list,), default=[1, 28, 28]),
             batch=Param((int,), default=4, validate=positive))
@@ -127,7 +127,7 @@ def dropout_modes(ctx):
     p = ctx.params
     x = torch.rand(p["batch"], *p["input_shape"], generator=torch.Generator().manual_seed(ctx.check.seed))
     seeds = [ctx.check.seed % 1000 + 1, ctx.check.seed % 1000 + 2]
-    report = ctx.probe("lab11_dropout", f"`{p['factory']}`", call_args=[Tensor(x.numpy())], factory=p["factory"],
+    report = ctx.probe("dropout_passes", f"`{p['factory']}`", call_args=[Tensor(x.numpy())], factory=p["factory"],
                        seeds=seeds)
     report = expect.mapping(report, f"`{p['factory']}()`", ["class", "is_module"])
     if report["is_module"] is not True:
@@ -151,7 +151,7 @@ def dropout_modes(ctx):
     return Verdict(True, f"dropout changes the output in train mode (by up to {train_gap:.3g}) and is off in eval mode")
 
 
-@check_kind("lab11_flatten_matches", probes=("attribute", "lab11_trace"),
+@check_kind("flatten_size_matches", probes=("attribute", "forward_trace"),
             name=Param((str,), doc="the module-level int the student computed by hand"),
             factory=Param((str,)),
             input_shape=Param((list,), default=[1, 28, 28]))

@@ -1,6 +1,6 @@
 """Check kinds of cnn_foundations' training and evaluation loops, replayed here on the grader's model and data.
 
-- `fdn_train_one_epoch` / `fdn_evaluate`: the child runs the student's loop on a model the grader
+- `train_one_epoch` / `evaluate_loop`: the child runs the student's loop on a model the grader
   defines (with a recorder of each forward pass's mode) and the parent's data and weights; the
   parent replays the same computation and compares the loss, the accuracy and the weights.
 """
@@ -64,7 +64,7 @@ def _replay_epoch(model, batches, lr, zero_grad=True, step=True):
 
 def _loop_report(ctx, p, mode, x, y, weights, sizes):
     extra = {"lr": p["lr"]} if mode == "train" else {}
-    report = ctx.probe("fdn_loop", f"`{p['function']}`",
+    report = ctx.probe("epoch_loop", f"`{p['function']}`",
                        call_args=[{k: Tensor(v.numpy()) for k, v in weights.items()}, Tensor(x.numpy()),
                                   Tensor(y.numpy())],
                        function=p["function"], mode=mode, sizes=list(sizes), batch_size=p["batch_size"], **extra)
@@ -101,11 +101,11 @@ LOOP_PARAMS = dict(samples=Param((int,), default=22, validate=positive, doc="dat
                    classes=Param((int,), default=4, validate=positive))
 
 
-@check_kind("fdn_train_one_epoch", probes=("fdn_loop",),
+@check_kind("train_one_epoch", probes=("epoch_loop",),
             function=Param((str,), default="train_one_epoch"),
             lr=Param((float,), default=0.5, validate=positive),
             **LOOP_PARAMS)
-def fdn_train_one_epoch(ctx):
+def train_one_epoch(ctx):
     """On the grader's model, initial weights and fixed loader, one epoch of the student's loop
     leaves the same weights as the notes' six steps replayed here, and returns the exact mean
     loss per sample (summed `loss.item() * data.size(0)` over the data set size)."""
@@ -172,10 +172,10 @@ def _check_mean_loss(value, function, losses, counts):
     return want
 
 
-@check_kind("fdn_evaluate", probes=("fdn_loop",),
+@check_kind("evaluate_loop", probes=("epoch_loop",),
             function=Param((str,), default="evaluate"),
             **LOOP_PARAMS)
-def fdn_evaluate(ctx):
+def evaluate_loop(ctx):
     """`evaluate` runs the model in eval mode without gradients (recorded at every forward pass)
     and returns the exact mean loss per sample and the accuracy (0..1), computed here."""
     import torch

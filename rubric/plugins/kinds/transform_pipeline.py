@@ -1,6 +1,6 @@
 """Check kinds of cnn_foundations' data transforms, matched here against the parent's own flips and rotations.
 
-- `fdn_train_transform` / `fdn_test_transform`: the child applies the student's transform to an
+- `train_transform_pipeline` / `test_transform_pipeline`: the child applies the student's transform to an
   RGB image made here; the parent matches every output against its own flips and rotations of
   that image, converted and normalized (torchvision's functional API), and counts flips and
   measures angles.
@@ -11,7 +11,7 @@ import functools
 import numpy as np
 
 from grader.checks import expect
-from grader.checks.fdn_plots import panel_figure
+from .panels import panel_figure
 from grader.checks.registry import Artifact, Fail, Param, Verdict, check_kind, fraction, positive
 from grader.sandbox.values import Opaque
 
@@ -75,7 +75,7 @@ def _transform_outputs(ctx, function, pixels, calls):
     """The outputs of the student's transform on `pixels`, each checked to be a float (3, H, W)
     tensor with values in [-1, 1]; returns them as float64 arrays."""
     height, width = pixels.shape[:2]
-    report = ctx.probe("fdn_transform", f"`{function}`", call_args=[pixels], function=function, calls=calls)
+    report = ctx.probe("transform_outputs", f"`{function}`", call_args=[pixels], function=function, calls=calls)
     report = expect.mapping(report, f"`{function}()`", ["callable"])
     if report["callable"] is not True:
         raise Fail(f"`{function}()` should return a transform (a callable such as transforms.Compose([...])), "
@@ -104,7 +104,7 @@ def _transform_outputs(ctx, function, pixels, calls):
     return arrays
 
 
-@check_kind("fdn_train_transform", probes=("fdn_transform",),
+@check_kind("train_transform_pipeline", probes=("transform_outputs",),
             function=Param((str,), default="train_transform"),
             size=Param((list,), default=[40, 56], doc="[H, W] of the RGB image made here"),
             calls=Param((int,), default=40, validate=positive, doc="seeded applications of the transform"),
@@ -114,7 +114,7 @@ def _transform_outputs(ctx, function, pixels, calls):
                               doc="least share of outputs rotated by 2 degrees or more"),
             tolerance=Param((float,), default=0.06, doc="largest mean difference from the best-matching "
                                                         "flip and rotation (values in [-1, 1])"))
-def fdn_train_transform(ctx):
+def train_transform_pipeline(ctx):
     """The training transform flips about half of the time, rotates by up to `max_angle` degrees,
     and converts and normalizes: every output matches one of the parent's flips and rotations."""
     p = ctx.params
@@ -170,12 +170,12 @@ def _transform_figure(pixels, outputs, found):
     return (Artifact("png", "your training transform on the grader's image", panel_figure(panels, 2, "augmented")),)
 
 
-@check_kind("fdn_test_transform", probes=("fdn_transform",),
+@check_kind("test_transform_pipeline", probes=("transform_outputs",),
             function=Param((str,), default="test_transform"),
             size=Param((list,), default=[36, 44], doc="[H, W] of the RGB image made here"),
             calls=Param((int,), default=8, validate=positive),
             atol=Param((float,), default=1e-4))
-def fdn_test_transform(ctx):
+def test_transform_pipeline(ctx):
     """The test transform is deterministic and equals to-tensor + normalize computed here."""
     p = ctx.params
     height, width = p["size"]

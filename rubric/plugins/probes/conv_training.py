@@ -34,7 +34,7 @@ def _shape(value):
     return tuple(value.shape) if isinstance(value, torch.Tensor) else None
 
 
-@probe("lab11_trace")
+@probe("forward_trace")
 def probe_trace(module, args, blobs):
     """One forward pass in train mode under a TorchFunctionMode: the torch functions it called, in
     order, with the shapes of their first two tensor arguments (input and weight), and the output."""
@@ -61,7 +61,7 @@ def probe_trace(module, args, blobs):
     return report
 
 
-@probe("lab11_dropout")
+@probe("dropout_passes")
 def probe_dropout(module, args, blobs):
     """The model's outputs for the same batch: two passes in train mode under different seeds, then
     the same two seeds in eval mode."""
@@ -114,7 +114,7 @@ def _loader(x, y, batch_size, shuffle=False):
     return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle)
 
 
-@probe("lab11_train_epoch")
+@probe("train_epoch_watched")
 def probe_train_epoch(module, args, blobs):
     """Run the student's `train_epoch` once on the parent's weights and batches (in order) with
     cross-entropy and plain SGD at the parent's rate; report its return value and the final weights."""
@@ -130,7 +130,7 @@ def probe_train_epoch(module, args, blobs):
             "bias": model.linear.bias.detach().clone(), "seen": model.seen}
 
 
-@probe("lab11_fit")
+@probe("fit_watched")
 def probe_fit(module, args, blobs):
     """Run the student's `fit` on a small model left in eval mode (as after a prediction); report
     what it returned and the mode of every forward pass."""
@@ -141,7 +141,7 @@ def probe_fit(module, args, blobs):
     return {"history": history, "seen": model.seen}
 
 
-@probe("lab11_predict")
+@probe("predicted_classes")
 def probe_predict(module, args, blobs):
     """Call the student's `predict` on a small model left in train mode; report the predictions and
     the mode of every forward pass."""
@@ -152,7 +152,7 @@ def probe_predict(module, args, blobs):
     return {"predictions": predictions, "seen": model.seen}
 
 
-@probe("lab11_optimizer")
+@probe("optimizer_schedule")
 def probe_optimizer(module, args, blobs):
     """Call `make_optimizer(model, lr)` on a small CNN; report the optimizer's parameter groups and
     the learning rates after each of `epochs` scheduler steps (one optimizer step before each)."""

@@ -1,8 +1,8 @@
 """Check kinds of the models cnn_foundations builds: VGG16 transfer learning and the convolutional autoencoder.
 
-- `fdn_vgg_transfer`: VGG16's parameter shapes (built here on the meta device, no memory),
+- `frozen_backbone_transfer`: VGG16's parameter shapes (built here on the meta device, no memory),
   what is frozen and what the optimizer holds.
-- `fdn_autoencoder` / `fdn_max_reconstruction_error`: the autoencoder's interface, then its
+- `autoencoder_interface` / `max_reconstruction_error`: the autoencoder's interface, then its
   reconstruction error on held-out Fashion-MNIST images after a short training run with the
   grader's loop; the threshold (an upper bound) is calibrated by `grader calibrate`.
 """
@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from grader.checks import expect
-from grader.checks.fdn_plots import panel_figure
+from .panels import panel_figure
 from grader.checks.registry import Artifact, Fail, Param, Verdict, check_kind, positive
 from grader.sandbox.values import Tensor
 
@@ -34,14 +34,14 @@ def _none_or(types):
     return types + (type(None),)
 
 
-@check_kind("fdn_vgg_transfer", probes=("fdn_vgg",),
+@check_kind("frozen_backbone_transfer", probes=("backbone_transfer",),
             factory=Param((str,), default="build_vgg_transfer"),
             optimizer=Param((str,), default="transfer_optimizer"),
             num_classes=Param(_none_or((int,)), default=None, doc="null: call the factory without it"),
             lr=Param(_none_or((float,)), default=None, doc="null: call the optimizer function without it"),
             default_classes=Param((int,), default=5),
             default_lr=Param((float,), default=0.001))
-def fdn_vgg_transfer(ctx):
+def frozen_backbone_transfer(ctx):
     """torchvision's VGG16 (shapes compared with VGG16 built here on the meta device) with
     `features` frozen, `classifier[6]` a new trainable Linear(4096, num_classes), and an SGD
     optimizer over exactly the classifier's parameters at the requested rate."""
@@ -50,7 +50,7 @@ def fdn_vgg_transfer(ctx):
     rate = p["default_lr"] if p["lr"] is None else p["lr"]
     build = f"{p['factory']}({'' if p['num_classes'] is None else p['num_classes']})"
     optimize = f"{p['optimizer']}(model{'' if p['lr'] is None else f', {rate}'})"
-    report = ctx.probe("fdn_vgg", f"`{p['factory']}`", factory=p["factory"], optimizer=p["optimizer"],
+    report = ctx.probe("backbone_transfer", f"`{p['factory']}`", factory=p["factory"], optimizer=p["optimizer"],
                        num_classes=p["num_classes"], lr=p["lr"])
     report = expect.mapping(report, f"`{build}`", ["class", "is_module"])
     if report["is_module"] is not True:
@@ -123,10 +123,10 @@ def _built(report, cls):
     return report
 
 
-@check_kind("fdn_autoencoder", probes=("fdn_autoencoder",),
+@check_kind("autoencoder_interface", probes=("autoencoder_interface",),
             cls=Param((str,), default="ConvAutoencoder"),
             batch=Param((int,), default=4, validate=positive))
-def fdn_autoencoder(ctx):
+def autoencoder_interface(ctx):
     """The autoencoder's output has values in [0, 1], and `encode(x)` returns a tensor with
     fewer values per image than the 784 pixels of the input."""
     import torch
@@ -134,7 +134,7 @@ def fdn_autoencoder(ctx):
     p = ctx.params
     cls, n = p["cls"], p["batch"]
     x = torch.rand(n, *IMAGE, generator=torch.Generator().manual_seed(ctx.check.seed))
-    report = _built(ctx.probe("fdn_autoencoder", f"`{cls}`", call_args=[Tensor(x.numpy())], cls=cls), cls)
+    report = _built(ctx.probe("autoencoder_interface", f"`{cls}`", call_args=[Tensor(x.numpy())], cls=cls), cls)
     output = expect.array(report.get("output"), f"the output of `{cls}` for a batch of shape {tuple(x.shape)}",
                           allow_numpy=False)
     if output.size and (output.min() < 0 or output.max() > 1):
@@ -156,7 +156,7 @@ def fdn_autoencoder(ctx):
                          f"({per_image / pixels:.0%} of the input)")
 
 
-@check_kind("fdn_max_reconstruction_error", probes=("fdn_reconstruct",), uses_data=True, threshold_direction="at_most",
+@check_kind("max_reconstruction_error", probes=("reconstruction",), uses_data=True, threshold_direction="at_most",
             cls=Param((str,), default="ConvAutoencoder"),
             threshold=Param((float,), validate=positive, doc="largest mean squared error accepted (pixels in [0, 1])"),
             epochs=Param((int,), default=2, validate=positive),
@@ -164,7 +164,7 @@ def fdn_autoencoder(ctx):
             test_size=Param((int,), default=500, validate=positive),
             batch_size=Param((int,), default=32, validate=positive),
             lr=Param((float,), default=0.005, validate=positive, doc="Adam's learning rate in the grader's loop"))
-def fdn_max_reconstruction_error(ctx):
+def max_reconstruction_error(ctx):
     """Trained for a few epochs by the grader's loop (Adam, mean squared error) on a seeded
     subset, the autoencoder reconstructs held-out images with a mean squared error of at most
     `threshold` (computed here; calibrated from the reference)."""
@@ -177,7 +177,7 @@ def fdn_max_reconstruction_error(ctx):
     inputs = ctx.workdir / f"data-{ctx.check.id}.npz"
     np.savez(inputs, train_x=train_x, test_x=test_x)
     try:
-        report = ctx.probe("fdn_reconstruct", f"training `{p['cls']}`", data=inputs.name, cls=p["cls"],
+        report = ctx.probe("reconstruction", f"training `{p['cls']}`", data=inputs.name, cls=p["cls"],
                            epochs=p["epochs"], batch_size=p["batch_size"], lr=p["lr"],
                            device=getattr(ctx, "device", "cpu"))
     finally:

@@ -1,11 +1,11 @@
-"""Check kind of a3_fashion_classifier's written answers: present and long enough, then pending
-until a TA's score is merged (grader.manual)."""
+"""Check kind of written answers: present and long enough, then pending until a TA's score is
+merged (grader.manual)."""
 
 from grader.checks.registry import Fail, Param, Pending, check_kind, positive
 from grader.sandbox.values import describe
 
 
-@check_kind("a3_written_answer", probes=("attribute",),
+@check_kind("written_answer", probes=("attribute",),
             name=Param((str,), default="ANSWERS"),
             key=Param((str,)),
             min_words=Param((int,), default=3, validate=positive))

@@ -8,7 +8,7 @@ import re
 import numpy as np
 
 from grader.checks import expect
-from grader.checks.a3_support import figure_report, module_report, npz_inputs
+from .reports import figure_report, module_report, npz_inputs
 from grader.checks.registry import Artifact, Fail, Param, Verdict, check_kind, fraction, positive
 from grader.data import subset
 from grader.sandbox.values import describe
@@ -84,7 +84,7 @@ def _line_showing(axes, losses):
     return None
 
 
-@check_kind("a3_loss_curves_figure", probes=("a3_figure",),
+@check_kind("loss_curves_figure", probes=("figure_axes",),
             function=Param((str,)),
             runs=Param((list,), validate=_runs, doc="the keys of the histories passed (learning rates, names)"),
             epochs=Param((int,), default=5, validate=positive),
@@ -126,7 +126,7 @@ def loss_curves_figure(ctx):
 
 # ---- Q1.2: training -------------------------------------------------------------------------------
 
-@check_kind("a3_train_history", probes=("a3_train",), uses_data=True,
+@check_kind("train_history", probes=("train_history_run",), uses_data=True,
             function=Param((str,)),
             factory=Param((str,), default="build_mlp"),
             epochs=Param((int,), default=2, validate=positive),
@@ -145,7 +145,7 @@ def train_history(ctx):
     call = (f"`{p['function']}({p['factory']}(), train_loader, test_loader, {p['epochs']}, lr={p['lr']:g})` "
             f"({p['train_size']:,} training images, {steps} steps of batch {p['batch_size']})")
     with npz_inputs(ctx, train_x=train_x, train_y=train_y, val_x=val_x, val_y=val_y) as name:
-        report = ctx.probe("a3_train", f"`{p['function']}`", data=name, factory=p["factory"], train=p["function"],
+        report = ctx.probe("train_history_run", f"`{p['function']}`", data=name, factory=p["factory"], train=p["function"],
                            epochs=p["epochs"], lr=p["lr"], batch_size=p["batch_size"], device=ctx.device)
     report = module_report(report, f"`{p['factory']}()`")
     losses, accuracies = _history(report.get("history"), f"the history {call} returned", p["epochs"])
@@ -197,7 +197,7 @@ def _check_train_calls(calls, p, rates, call, artifacts):
                    f"`{p['factory']}()` for each rate", artifacts)
 
 
-@check_kind("a3_lr_sweep", probes=("a3_lr_sweep",), uses_data=True,
+@check_kind("lr_sweep", probes=("lr_sweep",), uses_data=True,
             function=Param((str,)),
             factory=Param((str,), default="build_mlp"),
             train=Param((str,), default="train"),
@@ -215,7 +215,7 @@ def lr_sweep(ctx):
     rates = [float(r) for r in p["lrs"]]
     call = f"`{p['function']}(train_loader, test_loader, lrs={tuple(p['lrs'])}, epochs={p['epochs']})`"
     with npz_inputs(ctx, train_x=train_x, train_y=train_y, val_x=val_x, val_y=val_y) as name:
-        report = ctx.probe("a3_lr_sweep", f"`{p['function']}`", data=name, function=p["function"],
+        report = ctx.probe("lr_sweep", f"`{p['function']}`", data=name, function=p["function"],
                            factory=p["factory"], train=p["train"], lrs=p["lrs"], epochs=p["epochs"],
                            batch_size=p["batch_size"], device=ctx.device)
     report = expect.mapping(report, call, ["result", "built", "calls"])
@@ -240,46 +240,3 @@ def lr_sweep(ctx):
         _check_train_calls(calls, p, rates, call, artifacts)
     return Verdict(True, f"a history of {p['epochs']} epoch(s) for each of the rates {tuple(p['lrs'])}, "
                          "each from a fresh model", tuple(artifacts))
-
-
-# ---- Q1.7: the small CNN against the MLP ----------------------------------------------------------
-
-@check_kind("a3_beats", probes=("a3_train_curve",), uses_data=True,
-            model=Param((str,)),
-            baseline=Param((str,)),
-            train=Param((str,), default="train"),
-            epochs=Param((int,), default=6, validate=positive),
-            lr=Param((float,), default=0.1, validate=positive),
-            train_size=Param((int,), default=2000, validate=positive),
-            validation_size=Param((int,), default=128, validate=positive),
-            test_size=Param((int,), default=1000, validate=positive),
-            batch_size=Param((int,), default=64, validate=positive))
-def beats(ctx):
-    """Under the same budget (data, epochs, lr, the student's `train`, one epoch at a time), the
-    model's best accuracy on held-out images over the epochs is above the baseline's."""
-    p = ctx.params
-    train_x, train_y, val_x, val_y = _training_split(ctx, p["train_size"], p["validation_size"])
-    split = ctx.training_data()
-    test_x, test_y = subset(split.test_x, split.test_y, p["test_size"], ctx.check.seed + 1)
-    best, artifacts = {}, []
-    with npz_inputs(ctx, train_x=train_x, train_y=train_y, val_x=val_x, val_y=val_y, test_x=test_x) as name:
-        for factory in (p["model"], p["baseline"]):
-            report = ctx.probe("a3_train_curve", f"training `{factory}()` with `{p['train']}`", data=name,
-                               factory=factory, train=p["train"], epochs=p["epochs"], lr=p["lr"],
-                               batch_size=p["batch_size"], device=ctx.device)
-            report = module_report(report, f"`{factory}()`")
-            runs = report.get("predictions")
-            if type(runs) is not list or len(runs) != p["epochs"]:
-                raise Fail("the grader could not read the predictions", artifacts)
-            accuracies = [float(np.mean(expect.array(r, "the predictions", ndim=1) == test_y)) for r in runs]
-            artifacts.append(Artifact("curve", f"held-out accuracy per epoch, {factory}()", accuracies))
-            best[factory] = max(accuracies)
-    budget = (f"{p['epochs']} epochs of {p['train_size']} training images at lr={p['lr']:g}, "
-              f"best of {p['test_size']} held-out images")
-    if not best[p["model"]] > best[p["baseline"]]:
-        raise Fail(f"`{p['model']}()` reaches {best[p['model']]:.1%} but `{p['baseline']}()` {best[p['baseline']]:.1%} "
-                   f"under the same budget ({budget}): the small CNN should do better than the MLP. Is it a "
-                   "real CNN (convolutions, activations, pooling) that trains well with plain SGD?",
-                   artifacts, value=best[p["model"]])
-    return Verdict(True, f"`{p['model']}()` {best[p['model']]:.1%} against `{p['baseline']}()` "
-                         f"{best[p['baseline']]:.1%} ({budget})", tuple(artifacts), value=best[p["model"]])

@@ -22,7 +22,7 @@ def _as_student(name, fn, *args):
 
 # ---- transforms -----------------------------------------------------------------------------------
 
-@probe("fdn_transform")
+@probe("transform_outputs")
 def probe_transform(module, args, blobs):
     """Build the student's transform once and apply it `calls` times to the parent's RGB image
     (sent as a uint8 (H, W, 3) array, made into a PIL image here); return every output."""
@@ -52,7 +52,7 @@ def _plain(value):
 
 # ---- weight initialisation ----------------------------------------------------------------------------
 
-@probe("fdn_init")
+@probe("init_parameters")
 def probe_init(module, args, blobs):
     """Call `init_weights(model, scheme)` on a model built from the parent's spec whose weights
     and biases were first set to constants; return every parameter afterwards."""
@@ -88,7 +88,7 @@ def loop_model(features, hidden, classes):
                                torch.nn.ReLU(), torch.nn.Linear(hidden, classes))
 
 
-@probe("fdn_loop")
+@probe("epoch_loop")
 def probe_loop(module, args, blobs):
     """Run the student's `train_one_epoch` (mode "train": SGD at `lr`) or `evaluate` (mode
     "evaluate") on the grader's model with the parent's initial weights and a fixed loader of the
@@ -114,7 +114,7 @@ def probe_loop(module, args, blobs):
 
 # ---- transfer learning ------------------------------------------------------------------------------
 
-@probe("fdn_vgg")
+@probe("backbone_transfer")
 def probe_vgg(module, args, blobs):
     """Build the transfer model (with `num_classes`, or the default when it is None) and its
     optimizer (with `lr`, or the default); report parameters, the head and the optimizer."""
@@ -142,7 +142,7 @@ def probe_vgg(module, args, blobs):
 
 # ---- the autoencoder --------------------------------------------------------------------------------
 
-@probe("fdn_autoencoder")
+@probe("autoencoder_interface")
 def probe_autoencoder(module, args, blobs):
     """Build the autoencoder; return its output and its `encode` result for the parent's batch."""
     import torch
@@ -160,7 +160,7 @@ def probe_autoencoder(module, args, blobs):
             "has_encode": callable(encode), "code": code}
 
 
-@probe("fdn_reconstruct")
+@probe("reconstruction")
 def probe_reconstruct(module, args, blobs):
     """Train the autoencoder with the grader's own loop (Adam, mean squared error) on the
     training images of the parent's file; return the loss of each epoch and the

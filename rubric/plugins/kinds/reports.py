@@ -33,8 +33,8 @@ def module_report(report, what):
 
 
 def figure_report(ctx, function, args):
-    """Call a plotting function through the a3_figure probe: (axes, report, artifacts) of a Figure."""
-    report = ctx.probe("a3_figure", f"`{function}`", call_args=args, function=function)
+    """Call a plotting function through the figure_axes probe: (axes, report, artifacts) of a Figure."""
+    report = ctx.probe("figure_axes", f"`{function}`", call_args=args, function=function)
     report = expect.mapping(report, f"`{function}`", ["class", "is_figure"])
     if report["is_figure"] is not True:
         raise Fail(f"`{function}` should return a matplotlib Figure, but it returned a {report['class']}")

@@ -85,7 +85,7 @@ def _image_dataset(images, labels):
     return FashionImages()
 
 
-@probe("a3_pick_examples")
+@probe("pick_examples")
 def probe_pick_examples(module, args, blobs):
     """Call `pick_examples(dataset, n)` on a dataset of the parent's training images (see
     `_image_dataset`); return what it returns."""
@@ -93,7 +93,7 @@ def probe_pick_examples(module, args, blobs):
     return call(module, args["function"], _image_dataset(data["train_x"], data["train_y"]), args["n"])
 
 
-@probe("a3_figure")
+@probe("figure_axes")
 def probe_figure(module, args, blobs):
     """Call a plotting function; report every axes (title, axis labels, legend, lines with their
     labels and data, the first image's pixels), the figure's legends and its PNG."""
@@ -139,7 +139,7 @@ def _axes_report(ax):
 
 # ---- Q1.2: training -------------------------------------------------------------------------------
 
-@probe("a3_train")
+@probe("train_history_run")
 def probe_train(module, args, blobs):
     """Train a fresh student model with `train(model, train_loader, val_loader, epochs, lr)`;
     return the history, how far the weights moved and the model's predictions on the
@@ -161,7 +161,7 @@ def probe_train(module, args, blobs):
     return report
 
 
-@probe("a3_train_watched")
+@probe("train_watched_steps")
 def probe_train_watched(module, args, blobs):
     """`train(model, train_loader, test_loader, epochs, lr)` on the grader's flatten + linear model
     with the parent's weights and batches in order (so the parent can replay plain SGD and the
@@ -185,7 +185,7 @@ def probe_train_watched(module, args, blobs):
             "steps": steps}
 
 
-@probe("a3_lr_sweep")
+@probe("lr_sweep")
 def probe_lr_sweep(module, args, blobs):
     """Call `lr_sweep(train_loader, val_loader, lrs, epochs)` while counting the calls of the
     student's model factory and recording, for each call of the student's training function,
@@ -237,27 +237,9 @@ def probe_lr_sweep(module, args, blobs):
     return {"result": result, "built": len(built), "calls": calls}
 
 
-@probe("a3_train_curve")
-def probe_train_curve(module, args, blobs):
-    """Train a fresh student model one epoch at a time (`train(model, train_loader, val_loader,
-    1, lr)` `epochs` times) and return its predictions for the test images after each epoch."""
-    data = _load(args)
-    model, report = _model(module, args["factory"], _device(args))
-    if model is None:
-        return report
-    train_loader = _loader(data["train_x"], data["train_y"], args["batch_size"], shuffle=True)
-    val_loader = _loader(data["val_x"], data["val_y"], args["batch_size"])
-    predictions = []
-    for _ in range(args["epochs"]):
-        call(module, args["train"], model, train_loader, val_loader, 1, args["lr"])
-        predictions.append(argmax_predictions(model, data["test_x"], args["factory"]))
-    report.update(predictions=predictions, parameters=_parameters(model))
-    return report
-
-
 # ---- Q1.5: models -----------------------------------------------------------------------------------
 
-@probe("a3_model_summary")
+@probe("model_summary")
 def probe_model_summary(module, args, blobs):
     """Build a model with a student factory; report its Linear layers' weight shapes (in module
     order) and every parameter's name, shape and requires_grad."""
@@ -291,7 +273,7 @@ def _grader_mlp(weights, frozen):
     return nn.Sequential(*layers[:-1])
 
 
-@probe("a3_mean_gradient")
+@probe("mean_gradient")
 def probe_mean_gradient(module, args, blobs):
     """One backward pass of cross-entropy on the parent's batch through the grader's MLP, then
     `mean_gradient(model)`; returns what the student's function returned."""
@@ -303,7 +285,7 @@ def probe_mean_gradient(module, args, blobs):
     return call(module, args["function"], model)
 
 
-@probe("a3_gradient_curve")
+@probe("gradient_curve")
 def probe_gradient_curve(module, args, blobs):
     """`gradient_curve(model, loader, steps, lr)` on the grader's MLP and a loader of the
     parent's batches, in order; returns what the student's function returned."""

@@ -6,7 +6,7 @@ import re
 import numpy as np
 
 from grader.checks import expect
-from grader.checks.a3_support import figure_report, npz_inputs
+from .reports import figure_report, npz_inputs
 from grader.checks.compare import compare
 from grader.checks.registry import Fail, Param, Verdict, check_kind, positive
 from grader.data import subset
@@ -19,7 +19,7 @@ FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 
 # ---- examples -------------------------------------------------------------------------------------
 
-@check_kind("a3_pick_examples", probes=("a3_pick_examples",), uses_data=True,
+@check_kind("pick_examples", probes=("pick_examples",), uses_data=True,
             function=Param((str,)),
             n=Param((int,), default=3, validate=positive),
             pool=Param((int,), default=200, validate=positive, doc="training images in the dataset given"))
@@ -33,7 +33,7 @@ def pick_examples(ctx):
         raise Fail(f"rubric error: the pool of {p['pool']} images has fewer than {p['n']} classes")
     call = f"`{p['function']}(dataset, {p['n']})`"
     with npz_inputs(ctx, train_x=pool_x, train_y=pool_y) as name:
-        got = ctx.probe("a3_pick_examples", f"`{p['function']}`", data=name, function=p["function"], n=p["n"])
+        got = ctx.probe("pick_examples", f"`{p['function']}`", data=name, function=p["function"], n=p["n"])
     if type(got) not in (list, tuple) or len(got) != p["n"]:
         raise Fail(f"{call} should return a list of {p['n']} (image, label) pairs, but it returned {describe(got)}")
     labels = []
@@ -93,7 +93,7 @@ def _which_example(pixels, examples):
     return best if distances[best] < 0.05 else None
 
 
-@check_kind("a3_example_figure", probes=("a3_figure",), uses_data=True,
+@check_kind("examples_figure", probes=("figure_axes",), uses_data=True,
             function=Param((str,)),
             n=Param((int,), default=3, validate=positive),
             class_names=Param((list,), default=FASHION_CLASSES),
