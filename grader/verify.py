@@ -4,7 +4,9 @@ For each assignment: the rubric is valid; the reference earns full marks, and ev
 threshold (an accuracy at least, an error at most: its kind's threshold direction) clears it over
 several seeds; the template earns nothing without a crash; the committed template is what
 `grader assign` generates and leaks no solution line; the notebook is valid nbformat; every
-threshold has a calibration record for the installed torch.
+threshold separates the calibration panels (grader/calibrate.py), read from the calibration
+record without training: made on the rubric's budget and on every panel variant, with a gap
+between the broken and the correct variants, the threshold in it.
 """
 
 import dataclasses
@@ -138,10 +140,12 @@ def _threshold_findings(rubric, reference, seeds, options):
 
 
 def _calibration_findings(rubric):
-    """A warning for each check with a threshold that has no calibration record for the installed
-    torch, or whose record was made for the other direction."""
+    """From the calibration record alone (nothing trains): each threshold check's record was made
+    on the current budget and panels, shows a gap between the broken and the correct variants,
+    and the rubric's threshold lies in it. A record made with another torch is a warning."""
     import torch
 
+    from grader import panels
     from grader.calibrate import record_path, threshold_checks
 
     checks = threshold_checks(rubric)
@@ -150,19 +154,46 @@ def _calibration_findings(rubric):
     path = record_path(rubric)
     record = yaml.safe_load(path.read_text()) if path.is_file() else None
     recorded = {c.get("check"): c for c in (record or {}).get("checks", []) if isinstance(c, dict)}
+    try:
+        variants = panels.variants(rubric, path)
+    except GraderError as exc:
+        variants = []
+        yield Finding(rubric.assignment, "calibration panels are valid", False, str(exc))
     for check, kind in checks:
-        item = f"threshold of {check.id} is calibrated"
-        if check.id not in recorded:
-            yield Finding(rubric.assignment, item, True, f"no calibration record in {path.name}; run "
-                          f"`grader calibrate --assignment {rubric.assignment}`", warning=True)
-        elif recorded[check.id].get("direction", kind.threshold_direction) != kind.threshold_direction:
-            yield Finding(rubric.assignment, item, True,
-                          f"the record in {path.name} is not for an {kind.threshold_direction} threshold: recalibrate",
-                          warning=True)
-        elif str(record.get("torch", "")).split("+")[0] != str(torch.__version__).split("+")[0]:
-            yield Finding(rubric.assignment, item, True,
-                          f"record made with torch {record.get('torch')}, installed {torch.__version__}: recalibrate",
-                          warning=True)
+        item = f"threshold of {check.id} separates the panels"
+        wanted = [f"{v.panel}/{v.name}" for v in variants if v.panel == "correct" or check.id in v.fails]
+        ok, detail = _separation(check, kind, recorded.get(check.id), wanted, path.name)
+        yield Finding(rubric.assignment, item, ok, detail)
+    if recorded and str(record.get("torch", "")).split("+")[0] != str(torch.__version__).split("+")[0]:
+        yield Finding(rubric.assignment, "calibration record matches torch", True,
+                      f"record made with torch {record.get('torch')}, installed {torch.__version__}: recalibrate",
+                      warning=True)
+
+
+def _separation(check, kind, entry, wanted, record_name):
+    """(ok, detail) of one threshold check against its record; `wanted`: the panel variants
+    ('correct/x', 'broken/y') the record must hold."""
+    from grader.calibrate import BUDGET_KEYS, in_gap
+
+    if entry is None or "correct" not in entry:
+        return False, f"no panel calibration of {check.id} in {record_name}; run `grader calibrate`"
+    if entry.get("direction") != kind.threshold_direction:
+        return False, f"the record in {record_name} is not for an {kind.threshold_direction} threshold: recalibrate"
+    budget = {k: check.params[k] for k in BUDGET_KEYS if k in check.params}
+    if entry.get("budget") != budget:
+        return False, f"the record was made with budget {entry.get('budget')}, the rubric has {budget}: recalibrate"
+    seen = sorted(f"{side}/{v['variant']}" for side in ("correct", "broken") for v in entry.get(side, []))
+    missing = [n for n in wanted if n not in seen]
+    if missing or not any(n.startswith("broken/") for n in seen):
+        what = f"variants not in the record: {', '.join(missing)}" if missing else "no broken variant in the record"
+        return False, f"{what}; recalibrate"
+    low, high, threshold = entry.get("broken_bound"), entry.get("correct_bound"), check.params["threshold"]
+    if not entry.get("gap"):
+        return False, (f"no gap between the broken variants ({low}) and the correct ones ({high}) under this budget: "
+                       f"a larger budget is needed (try {entry.get('recommended_budget')}) and a new calibration")
+    if not in_gap(kind.threshold_direction, threshold, high, low):
+        return False, f"threshold {threshold} lies outside the proven gap (broken {low} .. correct {high})"
+    return True, f"threshold {threshold} in the proven gap (broken {low} .. correct {high}, {len(seen)} variants)"
 
 
 def _template_grade_finding(rubric, template, options):

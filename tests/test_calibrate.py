@@ -1,17 +1,24 @@
-"""Thresholds with a direction: the registry's `threshold_direction`, the recommendation arithmetic of
-grader.calibrate for both directions, the records it writes (or refuses to write) and verify's
-calibration warnings. No child process is started: the arithmetic is pure."""
+"""Thresholds proven on panels: the registry's `threshold_direction`, the separation arithmetic of
+grader.calibrate for both directions, the panels' layout (grader.panels), the records it writes
+(or refuses to write), verify's findings from a record both ways, and the committed records of every
+assignment (every panel variant recorded; correct ones graded in full, broken ones failing exactly
+the checks of their mistake). No child process is started except in the one slow test."""
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 import yaml
 
 from grader import calibrate as calibration
+from grader import panels
 from grader import rubric as rubrics
 from grader.checks.registry import KINDS, Param, check_kind
 from grader.errors import GraderError
 from grader.verify import _calibration_findings
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = ("lab07_convnets", "lab11_fashion_cnn", "a3_fashion_classifier", "cnn_foundations")
 
 
 def _rubric(tmp_path, assignment="lab07_convnets", keep=None):
@@ -24,11 +31,11 @@ def _rubric(tmp_path, assignment="lab07_convnets", keep=None):
 # ---- the registry ---------------------------------------------------------------------------------
 
 def test_the_threshold_kinds_have_their_directions():
-    rubrics.load("cnn_foundations")  # its course plug-in registers max_reconstruction_error
-    assert KINDS["min_accuracy"].threshold_direction == "at_least"
-    assert KINDS["max_reconstruction_error"].threshold_direction == "at_most"
+    lab07, fdn = rubrics.load("lab07_convnets"), rubrics.load("cnn_foundations")
+    [(_, at_least)] = calibration.threshold_checks(lab07)
+    [(_, at_most)] = calibration.threshold_checks(fdn)
+    assert (at_least.threshold_direction, at_most.threshold_direction) == ("at_least", "at_most")
     assert KINDS["output_shape"].threshold_direction is None
-    at_least, at_most = KINDS["min_accuracy"], KINDS["max_reconstruction_error"]
     assert at_least.worst([0.9, 0.8, 0.95]) == 0.8 and at_most.worst([0.02, 0.04, 0.03]) == 0.04
     assert at_least.clears(0.8, 0.8) and not at_least.clears(0.79, 0.8)
     assert at_most.clears(0.05, 0.05) and not at_most.clears(0.051, 0.05)
@@ -48,71 +55,96 @@ def test_the_registry_refuses_a_direction_without_a_threshold_parameter():
     assert "no_bound" not in KINDS
 
 
-# ---- the recommendation ------------------------------------------------------------------------------
+# ---- the arithmetic ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("values, margin, expected", [
-    ([0.9712, 0.9655, 0.9801], None, (0.9655, 0.03, 0.93)),  # 0.9355 rounded down to 0.01
-    ([0.95, 0.93, 0.97], None, (0.93, 0.03, 0.90)),  # an exact step stays (no 0.89 from float error)
-    ([0.999, 1.0], None, (0.999, 0.03, 0.96)),
-    ([0.9655], 0.05, (0.9655, 0.05, 0.91)),  # an explicit margin
-])
-def test_at_least_recommends_the_worst_seed_minus_the_margin_rounded_down(values, margin, expected):
-    worst, used, recommended = calibration.recommend("at_least", values, margin)
-    assert (worst, used) == expected[:2] and recommended == pytest.approx(expected[2], abs=1e-12)
-    assert recommended <= worst - used + 1e-12 and recommended > worst - used - 0.01
+def test_the_standard_error_of_an_accuracy_is_binomial_and_of_an_error_the_spread_over_seeds():
+    assert calibration.standard_error([0.9, 0.9], test_size=1000) == pytest.approx((0.09 / 1000) ** 0.5)
+    assert calibration.standard_error([0.5], test_size=100) == pytest.approx(0.05)
+    assert calibration.standard_error([0.02, 0.04]) == pytest.approx(0.01414, abs=1e-5)
+    assert calibration.standard_error([0.02]) == 0.0
 
 
-@pytest.mark.parametrize("values, margin, expected", [
-    ([0.01782, 0.02039, 0.02474], None, (0.02474, 0.01237, 0.04)),  # 0.03711 rounded up to 0.005
-    ([0.02, 0.01], None, (0.02, 0.01, 0.03)),  # an exact step stays (no 0.035 from float error)
-    ([0.03488, 0.0176], None, (0.03488, 0.01744, 0.055)),
-    ([0.02474], 0.015, (0.02474, 0.015, 0.04)),  # an explicit (absolute) margin
-    ([1.2, 2.5], None, (2.5, 1.25, 3.75)),  # a value above 1: no clipping to a fraction
-])
-def test_at_most_recommends_the_worst_seed_plus_a_relative_margin_rounded_up(values, margin, expected):
-    worst, used, recommended = calibration.recommend("at_most", values, margin)
-    assert worst == expected[0] and used == pytest.approx(expected[1])
-    assert recommended == pytest.approx(expected[2], abs=1e-12)
-    assert worst + used - 1e-12 <= recommended < worst + used + 0.005
+def _stats(values, test_size=1000):
+    return calibration.variant_stats(values, [1.0] * len(values), test_size)
 
 
-def test_recommend_refuses_an_unknown_direction_or_no_values():
-    with pytest.raises(ValueError, match="unknown threshold direction"):
-        calibration.recommend("max", [0.1])
-    with pytest.raises(ValueError, match="no measured values"):
-        calibration.recommend("at_most", [])
+def test_an_open_gap_at_least_recommends_its_midpoint_rounded_down():
+    correct = [_stats([0.93, 0.94, 0.935]), _stats([0.70, 0.74, 0.72])]
+    broken = [_stats([0.10, 0.12, 0.11]), _stats([0.20, 0.09, 0.11])]
+    high, low = calibration.bounds("at_least", correct, broken)
+    se = (0.72 * 0.28 / 1000) ** 0.5
+    assert high == pytest.approx(0.72 - 2 * se, abs=1e-4) and high < 0.70  # 2 se below the mean, under the worst seed
+    assert low == pytest.approx(0.20)  # the best broken seed
+    assert calibration.is_open("at_least", high, low)
+    assert calibration.recommend("at_least", high, low) == 0.44  # (0.6916 + 0.20) / 2 rounded down
+    assert calibration.in_gap("at_least", 0.44, high, low) and calibration.in_gap("at_least", 0.69, high, low)
+    assert not calibration.in_gap("at_least", 0.70, high, low) and not calibration.in_gap("at_least", 0.20, high, low)
 
 
-def test_records_keep_lab07s_format_and_name_the_direction(tmp_path):
+def test_two_standard_errors_below_the_mean_can_be_the_correct_bound():
+    # mean 0.80 on 100 images: se 0.04, so 0.72 is below the worst seed 0.79; on 10,000 images the seed
+    high, _ = calibration.bounds("at_least", [_stats([0.79, 0.81], test_size=100)], [])
+    assert high == pytest.approx(0.72)
+    high, _ = calibration.bounds("at_least", [_stats([0.79, 0.81], test_size=10000)], [])
+    assert high == pytest.approx(0.79)
+
+
+def test_overlapping_panels_have_no_gap_and_ask_for_a_larger_budget(tmp_path):
     rubric = _rubric(tmp_path)
     [(check, kind)] = calibration.threshold_checks(rubric)
-    entry = calibration.check_record(check, kind, [0.97123, 0.9655, 0.98], [3.1, 2.9, 3.0])
-    assert list(entry) == ["check", "kind", "direction", "seeds", "accuracies", "min", "mean", "max",
-                           "seconds_per_seed", "margin", "recommended_threshold", "threshold_in_rubric", "budget"]
-    assert entry["direction"] == "at_least" and entry["accuracies"] == [0.9712, 0.9655, 0.98]
-    assert (entry["min"], entry["max"], entry["recommended_threshold"]) == (0.9655, 0.98, 0.93)
-    assert entry["threshold_in_rubric"] == check.params["threshold"]
-    assert entry["budget"] == {k: check.params[k] for k in ("epochs", "train_size", "test_size", "batch_size")}
-    assert calibration.within_recommendation(entry) == (check.params["threshold"] <= 0.93)
+    correct, broken = panels.Variant("slow", "correct", Path("s.py")), panels.Variant("x", "broken", Path("x.py"),
+                                                                                       (check.id,))
+    entry = calibration.check_record(check, kind, [(correct, {"values": [0.30, 0.45], "seconds": [1, 1]}),
+                                                   (broken, {"values": [0.35, 0.20], "seconds": [1, 1]})])
+    assert entry["gap"] is False and entry["recommended_threshold"] is None
+    assert entry["recommended_budget"]["epochs"] == 2 * check.params["epochs"]
+    assert "NO GAP" in calibration.summary_line(entry) and "calibrate again" in calibration.summary_line(entry)
 
 
-def test_an_upper_bound_is_recorded_with_its_relative_margin(tmp_path):
-    rubric = _rubric(tmp_path, "cnn_foundations")
-    [(check, kind)] = calibration.threshold_checks(rubric)
-    assert check.kind == "max_reconstruction_error"
-    entry = calibration.check_record(check, kind, [0.017823, 0.020391, 0.024744], [8.0, 7.5, 7.9])
-    assert entry["direction"] == "at_most" and entry["values"] == [0.01782, 0.02039, 0.02474]
-    assert entry["max"] == 0.02474 and entry["relative_margin"] == calibration.RELATIVE_MARGIN
-    assert entry["recommended_threshold"] == 0.04 and entry["max"] < entry["recommended_threshold"]
-    assert entry["budget"] == {k: check.params[k] for k in ("epochs", "train_size", "test_size", "batch_size", "lr")}
-    assert calibration.within_recommendation(entry) == (check.params["threshold"] >= 0.04)
-    assert "(at most)" in calibration.summary_line(entry)
+def test_at_most_mirrors_the_gap():
+    correct = [_stats([0.018, 0.025, 0.021], None)]
+    broken = [_stats([0.090, 0.095, 0.085], None)]
+    high, low = calibration.bounds("at_most", correct, broken)
+    assert high == pytest.approx(0.0213 + 2 * 0.0035, abs=1e-3)  # mean + 2 sd, above the worst seed 0.025
+    assert low == pytest.approx(0.09 - 2 * 0.005)  # mean - 2 sd, below the best broken seed 0.085
+    recommended = calibration.recommend("at_most", high, low)
+    assert recommended == 0.055 and calibration.in_gap("at_most", recommended, high, low)
+    assert not calibration.in_gap("at_most", 0.02, high, low) and not calibration.in_gap("at_most", 0.09, high, low)
 
 
-# ---- no check to calibrate: no file ----------------------------------------------------------------
+def test_a_correct_variant_that_measured_nothing_closes_the_gap_and_crashed_broken_ones_fail_anywhere():
+    assert calibration.bounds("at_least", [_stats([0.9, None])], [_stats([0.1])])[0] is None
+    assert not calibration.is_open("at_least", None, 0.1)
+    high, low = calibration.bounds("at_least", [_stats([0.9, 0.91])], [_stats([None, None])])
+    assert low is None and calibration.is_open("at_least", high, low) and calibration.in_gap("at_least", 0.5, high, low)
+
+
+def test_recommend_refuses_an_unknown_direction():
+    with pytest.raises(ValueError, match="unknown threshold direction"):
+        calibration.recommend("max", 0.9, 0.1)
+
+
+# ---- panels --------------------------------------------------------------------------------------------
+
+def test_a_broken_variant_must_declare_its_checks(tmp_path):
+    rubric = _rubric(tmp_path)
+    folder = panels.panel_dir(rubric) / "broken"
+    folder.mkdir(parents=True)
+    (folder / "silent.py").write_text("# no declaration\n")
+    with pytest.raises(GraderError, match="silent.py has no '# fails:' line"):
+        panels.variants(rubric, tmp_path / "ref.py")
+    (folder / "silent.py").write_text("# fails: accuracy, no_such_check\n")
+    with pytest.raises(GraderError, match="names checks the rubric lacks: no_such_check"):
+        panels.variants(rubric, tmp_path / "ref.py")
+    (folder / "silent.py").write_text("# fails: accuracy\n")
+    [reference, silent] = panels.variants(rubric, tmp_path / "ref.py")
+    assert (reference.name, reference.panel) == ("reference", "correct") and silent.fails == ("accuracy",)
+
+
+# ---- records ---------------------------------------------------------------------------------------------
 
 def test_a_rubric_without_a_threshold_check_is_refused_and_nothing_is_written(tmp_path):
-    rubric = _rubric(tmp_path, keep=lambda c: c.kind != "min_accuracy")
+    rubric = _rubric(tmp_path, keep=lambda c: c.id != "accuracy")
     assert rubric.checks and not calibration.threshold_checks(rubric)
     with pytest.raises(GraderError, match="no check with a threshold to calibrate.*no calibration record was written"):
         calibration.calibrate(rubric, tmp_path / "reference.py", seeds=2)
@@ -128,38 +160,94 @@ def test_an_empty_record_is_not_written_and_an_old_one_is_kept(tmp_path):
     assert path.read_text() == "old: record\n"
 
 
-def test_a_written_record_reads_back(tmp_path):
-    rubric = _rubric(tmp_path, "cnn_foundations")
-    [(check, kind)] = calibration.threshold_checks(rubric)
-    record = {"assignment": rubric.assignment, "torch": "2.0",
-              "checks": [calibration.check_record(check, kind, [0.02, 0.03], [1.0, 1.0])]}
-    path = calibration.write_record(rubric, record)
-    text = path.read_text()
-    assert "# at_most (lower is better)" in text and "# at_least" not in text
-    assert yaml.safe_load(text) == record
+# ---- verify, from a record both ways -----------------------------------------------------------------------
 
-
-# ---- verify's calibration warnings ----------------------------------------------------------------------
-
-def _findings(rubric, checks):
-    path = calibration.record_path(rubric)
+def _record(rubric, correct, broken, threshold=None):
+    """A record of `rubric`'s threshold check with the reference and `correct`, `broken` values."""
     import torch
 
-    path.write_text(yaml.safe_dump({"torch": str(torch.__version__), "checks": checks}))
-    return list(_calibration_findings(rubric))
+    [(check, kind)] = calibration.threshold_checks(rubric)
+    if threshold is not None:
+        params = {**check.params, "threshold": threshold}
+        rubric = dataclasses.replace(rubric, checks=(dataclasses.replace(check, params=params),))
+        check = rubric.checks[0]
+    results = [(panels.Variant("reference", "correct", Path("r.py")), {"values": correct, "seconds": [1.0] * 3}),
+               (panels.Variant("no_step", "broken", Path("b.py"), (check.id,)), {"values": broken, "seconds": [1.0] * 3})]
+    record = {"torch": str(torch.__version__), "checks": [calibration.check_record(check, kind, results)]}
+    calibration.record_path(rubric).write_text(yaml.safe_dump(record))
+    return rubric
 
 
-def test_verify_warns_about_a_missing_or_wrong_direction_record_of_an_upper_bound(tmp_path):
-    rubric = _rubric(tmp_path, "cnn_foundations")
-    [(check, _)] = calibration.threshold_checks(rubric)
-    [missing] = _findings(rubric, [])
-    assert missing.warning and "no calibration record" in missing.detail
-    [wrong] = _findings(rubric, [{"check": check.id, "direction": "max"}])
-    assert wrong.warning and "not for an at_most threshold" in wrong.detail
-    assert _findings(rubric, [{"check": check.id, "direction": "at_most"}]) == []
+def _only_threshold(tmp_path, assignment="lab07_convnets"):
+    return _rubric(tmp_path, assignment, keep=lambda c: KINDS[c.kind].threshold_direction is not None)
 
 
-def test_verify_accepts_lab07s_record_without_a_direction(tmp_path):
-    rubric = _rubric(tmp_path)
-    [(check, _)] = calibration.threshold_checks(rubric)
-    assert _findings(rubric, [{"check": check.id, "accuracies": [0.95]}]) == []
+def test_verify_passes_a_threshold_inside_the_recorded_gap(tmp_path):
+    rubric = _record(_only_threshold(tmp_path), [0.93, 0.94, 0.95], [0.1, 0.11, 0.09], threshold=0.5)
+    [finding] = list(_calibration_findings(rubric))
+    assert finding.ok and not finding.warning and "in the proven gap" in finding.detail
+
+
+def test_verify_fails_a_threshold_outside_the_gap(tmp_path):
+    rubric = _record(_only_threshold(tmp_path), [0.80, 0.82, 0.81], [0.1, 0.11, 0.09], threshold=0.9)
+    [finding] = list(_calibration_findings(rubric))
+    assert not finding.ok and "threshold 0.9 lies outside the proven gap (broken 0.119 .. correct 0.7852)" in finding.detail
+
+
+def test_verify_fails_a_record_without_a_gap(tmp_path):
+    rubric = _record(_only_threshold(tmp_path), [0.30, 0.45, 0.40], [0.35, 0.2, 0.1], threshold=0.3)
+    [finding] = list(_calibration_findings(rubric))
+    assert not finding.ok and "no gap between the broken variants" in finding.detail
+    assert "a larger budget is needed" in finding.detail
+
+
+def test_verify_fails_an_upper_bound_outside_its_gap_and_passes_one_inside(tmp_path):
+    rubric = _record(_only_threshold(tmp_path, "cnn_foundations"), [0.02, 0.025, 0.022], [0.09, 0.1, 0.095],
+                     threshold=0.1)
+    assert not list(_calibration_findings(rubric))[0].ok
+    rubric = _record(rubric, [0.02, 0.025, 0.022], [0.09, 0.1, 0.095], threshold=0.05)
+    assert list(_calibration_findings(rubric))[0].ok
+
+
+def test_verify_fails_a_record_of_another_budget_or_missing_a_variant(tmp_path):
+    rubric = _record(_only_threshold(tmp_path), [0.93, 0.94, 0.95], [0.1, 0.11, 0.09], threshold=0.5)
+    [check] = rubric.checks
+    longer = dataclasses.replace(rubric, checks=(dataclasses.replace(check, params={**check.params, "epochs": 99}),))
+    [finding] = list(_calibration_findings(longer))
+    assert not finding.ok and "the record was made with budget" in finding.detail and "'epochs': 99" in finding.detail
+    folder = panels.panel_dir(rubric) / "correct"
+    folder.mkdir(parents=True)
+    (folder / "adam.py").write_text("# a new correct variant\n")
+    [finding] = list(_calibration_findings(rubric))
+    assert not finding.ok and "variants not in the record: correct/adam" in finding.detail
+
+
+def test_verify_fails_without_a_record(tmp_path):
+    [finding] = list(_calibration_findings(_only_threshold(tmp_path)))
+    assert not finding.ok and "no panel calibration of accuracy" in finding.detail
+
+
+# ---- the committed records -----------------------------------------------------------------------------------
+
+# Known gap (issue 14, left open): the panel calibrations are not all run yet. lab07's record (budget
+# 3 epochs) shows a gap of 0.204 .. 0.301 (plain SGD at lr=0.01 reaches 0.30-0.44), so its 0.9 lies
+# outside it; lab11, a3 and cnn_foundations have no panel record. Strict: a record that proves
+# separation makes the test pass and the mark must go.
+@pytest.mark.xfail(strict=True, reason="panel calibration not yet run for a budget whose gap holds the threshold")
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_committed_record_proves_separation_on_every_panel_variant(assignment):
+    rubric = rubrics.load(assignment)
+    findings = list(_calibration_findings(rubric))
+    assert findings and all(f.ok for f in findings), [f.detail for f in findings if not f.ok]
+    record = yaml.safe_load(calibration.record_path(rubric).read_text())
+    graded = {(v["panel"], v["variant"]): v for v in record["variants"]}
+    on_disk = panels.variants(rubric, ROOT / "reference_solutions" / f"{assignment}.py")
+    assert sorted(graded) == sorted((v.panel, v.name) for v in on_disk)
+    for variant in on_disk:
+        failed = graded[variant.panel, variant.name]["failed"]
+        assert sorted(failed) == sorted(variant.fails), f"{variant.panel}/{variant.name} failed {failed}"
+    for entry in record["checks"]:
+        check = next(c for c in rubric.checks if c.id == entry["check"])
+        threshold, kind = check.params["threshold"], KINDS[check.kind]
+        assert all(kind.clears(v, threshold) for c in entry["correct"] for v in c["values"])
+        assert not any(kind.clears(v, threshold) for b in entry["broken"] for v in b["values"] if v is not None)

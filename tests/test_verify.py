@@ -19,7 +19,7 @@ def course(tmp_path):
     for folder in ("rubric", "reference_solutions", "student_template"):
         (tmp_path / folder).mkdir()
     for name in ("reference_solutions/lab07_convnets.py", "student_template/lab07_convnets.py",
-                 "student_template/lab07_convnets.ipynb", "rubric/lab07_convnets.calibration.yaml"):
+                 "student_template/lab07_convnets.ipynb"):
         shutil.copy(ROOT / name, tmp_path / name)
     raw = yaml.safe_load((ROOT / "rubric" / "lab07_convnets.yaml").read_text())
     raw["checks"] = [c for c in raw["checks"] if c["id"] in KEEP]
@@ -27,7 +27,25 @@ def course(tmp_path):
     accuracy["params"].update(train_size=2000, test_size=500)
     accuracy["params"]["threshold"] = 0.8
     (tmp_path / "rubric" / "lab07_convnets.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    _panel_record(tmp_path / "rubric" / "lab07_convnets.yaml")
     return tmp_path
+
+
+def _panel_record(path):
+    """A calibration record for the copy's smaller budget (values as a panel run would give: the
+    reference well above 0.8, a loop that never steps at chance), so verify reads a proven gap."""
+    from grader import calibrate as calibration
+    from grader import panels
+    from grader import rubric as rubrics
+
+    import torch
+
+    rubric = rubrics.load_file(path)
+    [(check, kind)] = calibration.threshold_checks(rubric)
+    results = [(panels.Variant("reference", "correct", path), {"values": [0.93, 0.92, 0.94], "seconds": [3, 3, 3]}),
+               (panels.Variant("no_step", "broken", path, (check.id,)), {"values": [0.1, 0.11, 0.09], "seconds": [3] * 3})]
+    record = {"torch": str(torch.__version__), "checks": [calibration.check_record(check, kind, results)]}
+    calibration.record_path(rubric).write_text(yaml.safe_dump(record))
 
 
 def verify(root):
