@@ -182,3 +182,25 @@ def missing_message(name, defines, report):
         more = f" and {len(failed) - 4} more" if len(failed) > 4 else ""
         message += f"; {units}{more} did not run to the end: see the load report"
     return message
+
+
+def from_json(value):
+    """A LoadReport from its to_json() form written by someone else (a Dask worker): every field
+    type-checked, capped and escaped as the child's claims are; None when there is none."""
+    if type(value) is not dict or type(value.get("file")) is not str or value.get("kind") not in ("notebook", "script"):
+        return None
+    raw = value.get("events") if type(value.get("events")) is list else []
+    events = []
+    for item in raw[:MAX_EVENTS]:
+        if type(item) is not dict or item.get("status") not in STATUSES:
+            continue
+        cell, line, seconds = item.get("cell"), item.get("line"), item.get("seconds")
+        events.append(Event(cell if type(cell) is int else None, line if type(line) is int else 0,
+                            safe.clean(item.get("first_line"), "line", False), item["status"],
+                            safe.clean(item.get("error"), "message", False), safe.clean(item.get("where"), "function", False),
+                            float(seconds) if type(seconds) in (int, float) and seconds >= 0 else 0.0,
+                            item.get("network") is True, safe.clean(item.get("package"), "function", False)))
+    notes = value.get("notes") if type(value.get("notes")) is list else []
+    return LoadReport(safe.clean(value["file"], "name", False), value["kind"], tuple(events),
+                      tuple(safe.clean(n, "function", False) for n in notes[:20] if type(n) is str),
+                      safe.clean(value.get("problem"), "message", False))

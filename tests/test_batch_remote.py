@@ -18,6 +18,7 @@ import yaml
 from grader.batch import dask_executor, remote_results
 from grader.batch.remote_results import RemoteResultError, WorkerRefused
 from grader.errors import GraderError
+from grader.loading import Event, LoadReport
 from grader.results import CheckResult, SubmissionResult
 from grader.rubric import load_file
 from tests.test_batch_inputs import CHECK, GOOD, WRONG
@@ -64,6 +65,25 @@ def test_an_honest_answer_is_taken_with_the_clients_own_titles(two_checks):
     result = decode(rubric, answer(rubric, ["passed", "failed"], **{"result.checks.0.title": "FORGED"}))
     assert [c.status for c in result.checks] == ["passed", "failed"] and result.score == rubric.checks[0].points
     assert result.checks[0].title == rubric.checks[0].title
+
+
+def test_the_load_report_travels_checked_and_escaped(two_checks):
+    """What did not run while loading reaches the client's report; the worker's text is escaped and
+    capped again, and a load report that is not one is dropped, not trusted."""
+    rubric = load_file(two_checks)
+    load = LoadReport("alice.ipynb", "notebook", (Event(3, 1, "download()", "raised", "URLError: offline", network=True),))
+    data = json.loads(answer(rubric, ["passed", "failed"]))
+    data["result"]["load"] = load.to_json()
+    data["result"]["load"]["events"].append({"cell": "x", "line": 2, "first_line": "\u202e" + "y" * 100000,
+                                             "status": "interrupted", "error": "e", "seconds": -5})
+    result = decode(rubric, json.dumps(data))
+    first, forged = result.load.events
+    assert result.load.kind == "notebook" and first.cell == 3 and first.network and "URLError" in first.error
+    assert "cell 3 `download()`: raised URLError: offline" in result.load.lines()[1]
+    assert forged.cell is None and forged.seconds == 0.0 and "\u202e" not in forged.first_line
+    assert len(forged.first_line) < 5000  # capped (100,000 characters were sent)
+    data["result"]["load"] = {"file": 1, "kind": "virus"}
+    assert decode(rubric, json.dumps(data)).load is None
 
 
 @pytest.mark.parametrize("changes, why", [

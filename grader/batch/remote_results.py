@@ -4,14 +4,16 @@ The client trusts nothing of it but plain data that fits: a str of JSON (any oth
 refused), the grader version, sandbox kind and data set the client expects, the rubric's selected
 check ids exactly and in order, a known status, points within [0, what the check is worth] and
 matching the status, the score equal to the sum of the points. Titles and visibility come from
-the client's rubric; messages and output are escaped again when the result is made; figures must
-be PNG bytes and curves finite numbers. The report and log are rendered from this on the client.
+the client's rubric; messages, output and the load report (what did not run while loading) are
+escaped again when the result is made; figures must be PNG bytes and curves finite numbers. The
+report and log are rendered from this on the client.
 """
 
 import base64
 import json
 import math
 
+from grader import loading
 from grader.checks.registry import Artifact
 from grader.results import STATUSES, CheckResult, SubmissionResult
 
@@ -79,7 +81,8 @@ def decode(raw, checks, assignment, submission, expected):
     warnings = result.get("warnings")
     _expect(type(warnings) is list and len(warnings) <= MAX_WARNINGS, "bad warnings")
     return SubmissionResult(assignment, submission, made, _text(data["output"], "the output"),
-                            tuple(_text(w, "a warning") for w in warnings))
+                            tuple(_text(w, "a warning") for w in warnings),
+                            load=loading.from_json(result.get("load")))
 
 
 def _check(row, check, pictures):
