@@ -72,13 +72,15 @@ def check(file, assignment, only, json_out, html_out, data_dir, sandbox, rubric_
                    "fresh interpreter per child (slower, nothing shared between submissions).")
 @click.option("--manual-scores", "manual_scores", type=click.Path(exists=True, dir_okay=False),
               help="CSV of a TA's scores for checks awaiting a person (pending): submission,check,points,comment.")
+@click.option("--status-columns", is_flag=True,
+              help="Also a status column a check in grades.csv (`<id> status`: passed, failed, error, timeout, pending).")
 @data_dir_option
 @sandbox_option
 @rubric_option
 @device_option
 @course_option
 def grade(paths, assignment, out_dir, workers, resume, threads, scheduler, trust_network, tls_ca, tls_cert, tls_key,
-          fork_server, manual_scores, data_dir, sandbox, rubric_file, device):
+          fork_server, manual_scores, status_columns, data_dir, sandbox, rubric_file, device):
     """Run all checks (public and hidden) on every submission in PATHS.
 
     PATHS are .py/.ipynb files, folders of them, folders of per-student folders, or zip exports of
@@ -94,7 +96,8 @@ def grade(paths, assignment, out_dir, workers, resume, threads, scheduler, trust
         commands.grade(paths=paths, assignment=assignment, out_dir=out_dir, workers=workers, resume=resume,
                        data_dir=data_dir, sandbox=sandbox, rubric_file=rubric_file, scheduler=scheduler,
                        device=device, fork_server=fork_server, threads=threads, manual_scores=manual_scores,
-                       echo=click.echo, trust_network=trust_network, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key)
+                       echo=click.echo, trust_network=trust_network, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key,
+                       status_columns=status_columns)
     except Interrupted as exc:
         click.echo(f"\n{exc}; run again with --resume to finish", err=True)
         sys.exit(130)

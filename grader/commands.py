@@ -102,7 +102,8 @@ def check(*, file, assignment=None, only=(), json_out=None, html_out=None, data_
 
 def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=None, sandbox="auto",
           rubric_file=None, scheduler=None, device="cpu", fork_server=True, threads=1, manual_scores=None, echo=print,
-          progress=True, trust_network=False, tls_ca=None, tls_cert=None, tls_key=None, security=None):
+          progress=True, trust_network=False, tls_ca=None, tls_cert=None, tls_key=None, security=None,
+          status_columns=False):
     """All checks on every submission under `paths`; per-submission outputs and the class files
     (only results graded with the current key count; see grader.batch.store)."""
     if workers < 1:
@@ -148,7 +149,7 @@ def grade(*, paths, assignment=None, out_dir, workers=1, resume=False, data_dir=
                                 scores=scores)
     finally:
         entries = store.entries(sources, scores)
-        store.write_class_files(entries)
+        store.write_class_files(entries, status_columns)
     results = [e.result for e in entries if e.result]
     for result in results if scores else ():
         for warning in result.get("warnings", []):

@@ -111,3 +111,105 @@ def test_the_students_notebook_renders_as_text_and_none_of_it_runs(tmp_path, bro
                                                              "part code not-run interrupted"]
     assert HOSTILE in sections[0][2] and HOSTILE in sections[2][2] and "javascript:alert(1)" in sections[3][2]
     assert SECRET_OUTPUT not in browser.find_element("tag name", "body").text
+
+
+# ---- the class overview's grid (issue 15) ------------------------------------------------------------
+
+def grid_order(browser):
+    return browser.execute_script("return Array.from(document.querySelectorAll('#grid-table tbody tr'))"
+                                  ".filter(r => !r.classList.contains('hidden')).map(r => r.dataset.id)")
+
+
+def click(browser, selector):
+    browser.find_element("css selector", selector).click()
+
+
+def test_the_grid_sorts_by_a_clicked_column(graded, browser):
+    open_page(browser, graded / "index.html", graded / "grid.png")
+    start = grid_order(browser)
+    assert start == ["passes_all", "swapped_kernels", "syntax_error"]
+    score = [th for th in browser.find_elements("css selector", "#grid-table thead th") if th.text.startswith("Score")]
+    score[0].find_element("tag name", "button").click()
+    ascending = grid_order(browser)
+    assert ascending != start and ascending[0] == "syntax_error" and ascending[-1] == "passes_all"
+    assert score[0].get_attribute("aria-sort") == "ascending"
+    score[0].find_element("tag name", "button").click()
+    assert grid_order(browser) == ascending[::-1] and score[0].get_attribute("aria-sort") == "descending"
+    click(browser, "#grid-table thead th.check button")  # a check's column: by its points
+    by_check = grid_order(browser)
+    assert by_check[-1] == "passes_all" and by_check[0] != "passes_all"
+
+
+def test_the_grid_filters_by_text_status_and_histogram_bin(graded, browser):
+    from selenium.webdriver.common.keys import Keys
+
+    open_page(browser, graded / "index.html", graded / "grid.png")
+    box = browser.find_element("id", "grid-filter")
+    box.send_keys("SWAP")
+    assert grid_order(browser) == ["swapped_kernels"]
+    assert browser.find_element("id", "grid-shown").text == "1 of 3 shown"
+    box.send_keys(Keys.BACKSPACE * 4)
+    assert len(grid_order(browser)) == 3
+    click(browser, '.status-filter button[data-status="error"]')
+    assert grid_order(browser) == ["syntax_error"]
+    assert browser.find_element("css selector", '.status-filter button[data-status="error"]') \
+        .get_attribute("aria-pressed") == "true"
+    click(browser, '.status-filter button[data-status="all-passed"]')
+    assert grid_order(browser) == ["passes_all"]
+    click(browser, '.status-filter button[data-status=""]')
+    assert len(grid_order(browser)) == 3
+    click(browser, '.hbin[data-bin="9"]')  # the top bar: the students scoring 90-100 %
+    assert grid_order(browser) == ["passes_all"] and browser.find_element("id", "grid-bin").is_displayed()
+    assert "90-100%" in browser.find_element("id", "grid-bin").text
+    click(browser, "#grid-bin")
+    assert len(grid_order(browser)) == 3 and not browser.find_element("id", "grid-bin").is_displayed()
+
+
+def test_a_narrow_screen_scrolls_the_grid_not_the_page(graded, browser):
+    browser.set_window_size(380, 900)
+    try:
+        open_page(browser, graded / "index.html", graded / "narrow.png")
+        page = browser.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert page[0] <= page[1], page  # nothing overflows the page itself
+        wrap = browser.execute_script("var w = document.querySelector('.grid-wrap');"
+                                      "return [w.scrollWidth, w.clientWidth]")
+        assert wrap[0] > wrap[1], wrap  # the grid scrolls horizontally inside its box
+        before, after = browser.execute_script(
+            "var w = document.querySelector('.grid-wrap'), first = w.querySelector('tbody th');"
+            "var a = first.getBoundingClientRect().left - w.getBoundingClientRect().left;"
+            "w.scrollLeft = 300; var b = first.getBoundingClientRect().left - w.getBoundingClientRect().left;"
+            "return [a, b]")
+        assert abs(before - after) < 2  # the first column stays
+        assert browser.execute_script("return document.querySelector('.grid-wrap').scrollLeft") > 0
+    finally:
+        browser.set_window_size(1200, 1600)
+
+
+CONTRAST_JS = """
+function rgba(s) { var m = s.match(/[\\d.]+/g).map(Number); return m.length === 3 ? m.concat([1]) : m; }
+function lum(c) { return 0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2]); }
+function lin(v) { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }
+function background(el) {
+  for (; el; el = el.parentElement) { var c = rgba(getComputedStyle(el).backgroundColor); if (c[3] > 0) return c; }
+  return [255, 255, 255, 1];
+}
+var out = [], seen = 0;
+document.querySelectorAll('body *').forEach(function (el) {
+  var own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+  var box = el.getBoundingClientRect();
+  if (!own || box.width < 2 || box.height < 2 || getComputedStyle(el).visibility === 'hidden') return;
+  seen += 1;
+  var fg = rgba(getComputedStyle(el).color), bg = background(el);
+  var a = lum(fg), b = lum(bg), ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  if (ratio < 4.5) out.push([el.tagName, el.className, el.textContent.trim().slice(0, 30), ratio.toFixed(2)]);
+});
+return [seen, out];
+"""
+
+
+def test_every_text_of_the_overview_has_wcag_aa_contrast(graded, browser):
+    open_page(browser, graded / "index.html", graded / "grid.png")
+    click(browser, '.status-filter button[data-status="failed"]')  # a pressed button
+    click(browser, '.hbin[data-bin="0"]')  # a selected bar and the "show every score" button
+    seen, low = browser.execute_script(CONTRAST_JS)
+    assert seen > 50 and low == []

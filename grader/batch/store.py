@@ -5,7 +5,9 @@ content, rubric, manual scores, sandbox, device, data set, grader version) says 
 with, and `--resume` reuses exactly those whose key is the batch's. The class files (grades.csv,
 results.jsonl, index.html) are rebuilt from them: a current result is shown as graded; one graded
 with anything else (the run stopped before regrading it) is marked stale, with why, and its old
-score is not shown; a submission with no result yet is marked "not graded".
+score is not shown; a submission with no result yet is marked "not graded". A result in the folder
+whose submission this run was not given (a regrade of one student) keeps its row: graded, or
+stale when it was graded with another rubric or set-up.
 """
 
 import csv
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from grader import text
 from grader.batch import provenance
+from grader.batch.discover import Source
 from grader.batch.gradescope import gradescope_results
 from grader.report.index import write_index
 from grader.report.render import atomic_write
@@ -57,8 +60,11 @@ class Store:
 
     def stored(self, source):
         """The parsed `<id>/results.json` of `source`, or None."""
+        return self._read(source.id)
+
+    def _read(self, submission_id):
         try:
-            stored = json.loads((self.folder(source.id) / "results.json").read_text(encoding="utf-8"))
+            stored = json.loads((self.folder(submission_id) / "results.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
         return stored if isinstance(stored, dict) else None
@@ -83,6 +89,8 @@ class Store:
                     manual_scores=[{"check": s.check, "points": s.points, "comment": s.comment} for s in applied])
         if key["manual_sha256"]:
             data["manual_sha256"] = key["manual_sha256"]
+        if source.problem:
+            data["problem"] = source.problem  # kept for the class files of a later run without this source
         atomic_write(folder / "report.html", report_html)
         atomic_write(folder / "log.txt", log_text)
         atomic_write(folder / "gradescope.json", json.dumps(gradescope_results(data), indent=2) + "\n")
@@ -90,9 +98,10 @@ class Store:
         return data
 
     def entries(self, sources, scores=None):
-        """An Entry a source, sorted by id: graded (current key), stale (why) or not graded."""
-        out = []
-        for source in sorted(sources, key=lambda s: s.id):
+        """An Entry a source, and one for every submission graded into this folder before but not
+        given now (`earlier`), sorted by id: graded (current key), stale (why) or not graded."""
+        out = self.earlier({s.id for s in sources})
+        for source in sources:
             stored = self.stored(source)
             if stored is None:
                 out.append(Entry(source, "not graded", reason="no result yet: run again (--resume) to grade it"))
@@ -104,40 +113,72 @@ class Store:
                                  + "; run again (--resume) to regrade it"))
             else:
                 out.append(Entry(source, "graded", stored))
+        return sorted(out, key=lambda e: e.source.id)
+
+    def earlier(self, ids):
+        """Entries of the results in this folder whose submission is not among `ids` (a regrade of
+        one student keeps the others): graded when everything but the file and the TA's scores,
+        which this run was not given, is the current key; else stale, with why."""
+        out = []
+        for path in sorted(self.out.glob("*/results.json")) if self.out.is_dir() else ():
+            submission = path.parent.name
+            if submission in ids or submission.startswith("_"):
+                continue
+            stored = self._read(submission)
+            if not stored or stored.get("submission") != submission:
+                continue
+            source = Source(submission, None, str(stored.get("source", "")), str(stored.get("problem", "")),
+                            str(stored.get("name", "")))
+            graded_with = stored.get("graded_with")
+            kept = {k: graded_with.get(k) for k in ("submission_sha256", "manual_sha256")} \
+                if isinstance(graded_with, dict) else {}
+            why = provenance.differences(graded_with, dict(self.key, **kept))
+            if why:
+                out.append(Entry(source, "stale", reason="graded with " + ", ".join(why)
+                                 + "; grade its file again to regrade it"))
+            else:
+                out.append(Entry(source, "graded", stored))
         return out
 
-    def write_class_files(self, entries):
-        """grades.csv, results.jsonl and index.html of `entries` (from `entries()`)."""
-        atomic_write(self.out / "grades.csv", gradebook(self.rubric, entries))
+    def write_class_files(self, entries, status_columns=False):
+        """grades.csv (with a status column a check when `status_columns`), results.jsonl and
+        index.html of `entries` (from `entries()`)."""
+        atomic_write(self.out / "grades.csv", gradebook(self.rubric, entries, status_columns))
         lines = [dict(e.result, state="graded") if e.result else
                  {"submission": e.source.id, "name": getattr(e.source, "name", ""), "state": e.state, "reason": e.reason}
                  for e in entries]
         atomic_write(self.out / "results.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in lines))
         others = [{"id": e.source.id, "state": e.state, "reason": e.reason} for e in entries if not e.result]
-        write_index(self.out / "index.html", self.rubric.assignment, [e.result for e in entries if e.result], others)
+        write_index(self.out / "index.html", self.rubric.assignment, [e.result for e in entries if e.result], others,
+                    title=self.rubric.title)
 
 
-def gradebook(rubric, entries):
-    """grades.csv: a row a submission: submission, score, max_score, a column a check, state, name.
-    A pending check reads "pending" (not 0); a stale or ungraded row has no score, only its state."""
+def gradebook(rubric, entries, status_columns=False):
+    """grades.csv: a row a submission: submission, score, max_score, a column a check (its points),
+    with `status_columns` then a column a check of its status (`<id> status`: passed, failed, error,
+    timeout, pending), then state and name. A pending check reads "pending" (not 0); a stale or
+    ungraded row has no score, only its state."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     ids = [c.id for c in rubric.checks]
-    writer.writerow(["submission", "score", "max_score", *ids, "state", "name"])
+    statuses = [f"{i} status" for i in ids] if status_columns else []
+    writer.writerow(["submission", "score", "max_score", *ids, *statuses, "state", "name"])
     for entry in entries:
         name = _cell(getattr(entry.source, "name", "") or "")
         if entry.result is None:
-            writer.writerow([entry.source.id, entry.state, _num(rubric.max_score), *("" for _ in ids),
+            writer.writerow([entry.source.id, entry.state, _num(rubric.max_score), *("" for _ in ids + statuses),
                              _cell(f"{entry.state}: {entry.reason}"), name])
             continue
         result = entry.result
         cells = {c["id"]: ("pending" if c["status"] == "pending" else _num(c["points"])) for c in result["checks"]}
+        status = {c["id"]: _cell(str(c["status"])) for c in result["checks"]} if status_columns else {}
         pending = [c["id"] for c in result["checks"] if c["status"] == "pending"]
         state = "graded" + (f"; pending (awaiting a TA): {' '.join(pending)}" if pending else "")
         if entry.source.problem:
             state += f"; not gradable: {entry.source.problem}"
         writer.writerow([result["submission"], _num(result["score"]), _num(result["max_score"]),
-                         *(cells.get(i, "") for i in ids), _cell(state), name])
+                         *(cells.get(i, "") for i in ids), *(status.get(i, "") for i in ids if status_columns),
+                         _cell(state), name])
     return buffer.getvalue()
 
 
