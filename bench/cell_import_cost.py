@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+TARGET = 1.2  # issue 13: cell-by-cell loading costs at most 1.2x the joined module
 DRIVER = r"""
 import json, sys, time
 sys.dont_write_bytecode = True  # as the child (python -B): the joined module is compiled each time, never read from a .pyc
@@ -66,8 +67,8 @@ def notebook(folder):
 def once(path, side, mode):
     done = subprocess.run([sys.executable, "-c", DRIVER, str(ROOT), str(path), side, mode], capture_output=True,
                           text=True, timeout=300, cwd=path.parent)
-    if done.returncode != 0:
-        raise SystemExit(f"{side} failed:\n{done.stderr[-2000:]}")
+    if done.returncode != 0:  # a side that did not load the notebook gives no figure
+        raise SystemExit(f"REFUSED: the {side} side failed, no ratio reported:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
 
 
@@ -85,7 +86,7 @@ def main():
                     times[side].append(once(path, side, mode))
             joined, cells = (statistics.median(times[s]) for s in ("joined", "cells"))
             print(f"{mode}: joined module {joined * 1000:.1f} ms, cell by cell {cells * 1000:.1f} ms, "
-                  f"ratio {cells / joined:.3f}x (medians of {args.rounds})")
+                  f"ratio {cells / joined:.3f}x (target <= {TARGET}x; medians of {args.rounds})")
 
 
 if __name__ == "__main__":

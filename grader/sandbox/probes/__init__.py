@@ -58,15 +58,6 @@ def run(name, module, args, blobs):
     return PROBES[name](module, args, blobs)
 
 
-def load_submission(path, module_name):
-    """Import the submission from its file path (never via sys.path, so it cannot shadow packages)."""
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def student(module, name):
     try:
         return getattr(module, name)
