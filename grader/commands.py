@@ -219,7 +219,8 @@ def calibrate(*, assignment, seeds=5, data_dir=None, sandbox="auto", root=None, 
     if not reference.is_file():
         raise GraderError(f"no reference solution {reference} to calibrate {assignment} on")
     echo(f"Calibrating {assignment} on {reference.name} over {seeds} seeds")
-    record = calibration.calibrate(rubric, reference, seeds, options=Options(data_dir=data_dir, sandbox=sandbox))
+    record = calibration.calibrate(rubric, reference, seeds, options=Options(data_dir=data_dir, sandbox=sandbox),
+                                   echo=echo)
     for check in record["checks"]:
         echo(calibration.summary_line(check))
     echo(f"Record: {calibration.write_record(rubric, record)}")
