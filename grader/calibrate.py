@@ -202,7 +202,9 @@ def calibrate(rubric, reference, seeds=3, options=None, echo=None):
                  f"(full grade {graded[-1][1]['full']['seconds']} s, failed {graded[-1][1]['full']['failed']})")
     records = [check_record(check, kind, [(v, {"values": g["values"][check.id], "seconds": g["seconds"][check.id]})
                                           for v, g in graded]) for check, kind in checks]
-    full = [{"variant": v.name, "panel": v.panel, "fails_declared": list(v.fails), **g["full"]} for v, g in graded]
+    full = [{"variant": v.name, "panel": v.panel, "fails_declared": list(v.fails), **g["full"],
+             "values": {k: [None if x is None else _rounded(x) for x in xs] for k, xs in g["values"].items()}}
+            for v, g in graded]  # values: also of a broken variant whose mistake another check catches
     split = datasets.load(rubric.dataset, options.data_dir) if rubric.dataset else None
     return {
         "assignment": rubric.assignment, "date": datetime.date.today().isoformat(),
