@@ -10,6 +10,8 @@ rubric entry or torch recomputes it. Cached answers are stored in the wire forma
 """
 
 import ast
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -103,13 +105,17 @@ class Oracle:
         cached = self._read(key)
         if cached is not None:
             return cached[0]
-        try:
-            value = self._child().probe(probe, args, timeout=check.time_limit, seed=check.seed, blobs=blobs,
-                                        doing=f"the reference solution's {doing}", limit=check.time_limit)
-        except ProbeFailure as exc:
-            raise ReferenceFailure(f"check {check.id!r}: the reference solution {self.path.name} failed, so there "
-                                  f"is nothing to compare with: {exc.message}") from None
-        self._write(key, value)
+        with self._computing(key):  # a parallel worker missing the same key waits, then reads it
+            cached = self._read(key)
+            if cached is not None:
+                return cached[0]
+            try:
+                value = self._child().probe(probe, args, timeout=check.time_limit, seed=check.seed, blobs=blobs,
+                                            doing=f"the reference solution's {doing}", limit=check.time_limit)
+            except ProbeFailure as exc:
+                raise ReferenceFailure(f"check {check.id!r}: the reference solution {self.path.name} failed, so "
+                                      f"there is nothing to compare with: {exc.message}") from None
+            self._write(key, value)
         return value
 
     def close(self):
@@ -132,6 +138,19 @@ class Oracle:
 
     def _file(self, key):
         return self.cache_dir / key[:2] / f"{key}.frame"
+
+    @contextlib.contextmanager
+    def _computing(self, key):
+        """An exclusive lock on `key` (flock on a file beside its answer) for the worker computing
+        it, so that a batch computes each expected value once even when workers miss together."""
+        path = self._file(key).with_suffix(".lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _read(self, key):
         """(value,) from the cache, or None when absent or unreadable (then it is recomputed)."""
