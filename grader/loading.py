@@ -130,7 +130,7 @@ def from_child(load, first_lines=None):
             continue
         cell = item.get("cell") if type(item.get("cell")) is int else None
         line = item.get("line") if type(item.get("line")) is int else 0
-        first = (first_lines or {}).get(cell) if cell is not None else safe.clean(item.get("first_line"), "line", False)
+        first = safe.clean((first_lines or {}).get(cell) if cell is not None else item.get("first_line"), "line", False)
         message = item.get("message") if type(item.get("message")) is str else ""
         lines = message.strip().splitlines() or [""]
         message = lines[0] + (" ..." if len(lines) > 1 else "")  # one line: the rest is in the printed output
@@ -154,7 +154,8 @@ def from_child(load, first_lines=None):
 
 def skipped(cells):
     """Events for the notebook cells the parent does not run (tagged, or marked in their first line)."""
-    return tuple(Event(c.number, c.offset + 1, c.first_line, "skipped", c.skip) for c in cells if c.skip)
+    return tuple(Event(c.number, c.offset + 1, safe.inline(c.first_line), "skipped", safe.inline(c.skip, "message"))
+                 for c in cells if c.skip)  # the student's text, escaped for the terminal like the child's
 
 
 def missing_message(name, defines, report):

@@ -137,3 +137,19 @@ def test_the_parents_deadline_shortens_the_budgets_so_the_load_ends_in_time(tmp_
     sys.modules.pop("student_deadline", None)
     assert time.monotonic() - started < 3 and module.X == 1
     assert raw["events"][0]["status"] == "interrupted"
+
+
+def test_the_students_first_lines_are_escaped_before_the_terminal():
+    """The parent reads a cell's first line from the student's file: a terminal escape in it (or in
+    a skipped cell's) is shown escaped, never sent raw to the TA's terminal."""
+    from types import SimpleNamespace
+
+    from grader import loading
+
+    hostile = "x = 1  # \x1b[2J\x1b]0;owned\x07"
+    events, _ = loading.from_child({"events": [{"cell": 3, "line": 1, "status": "raised", "type": "ValueError",
+                                                "message": "boom"}]}, first_lines={3: hostile})
+    skipped = loading.skipped([SimpleNamespace(number=4, offset=0, first_line=hostile, skip="tagged \x1b[31m")])
+    report = loading.LoadReport("lab.ipynb", "notebook", events + skipped)
+    text = "\n".join(report.lines())
+    assert "\x1b" not in text and "\x07" not in text and text.count("x = 1") == 2, text
