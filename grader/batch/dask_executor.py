@@ -104,7 +104,7 @@ def grade_all_dask(sources, rubric, store, options, scheduler, resume=False, sho
                    security=None):
     """Grade `sources` on the Dask cluster at `scheduler` (`security` from security_for); the client
     checks and writes every output. Raises GraderError naming what was refused, after the rest."""
-    from distributed import Client, as_completed
+    from distributed import as_completed
 
     if options.sandbox == "process":
         raise GraderError("--sandbox process is refused on a Dask cluster: workers grade under bubblewrap only")
@@ -113,8 +113,7 @@ def grade_all_dask(sources, rubric, store, options, scheduler, resume=False, sho
     checks = provenance.selected_checks(rubric, options)
     expected = {"grader": store.key["grader"], "sandbox": "bwrap", "dataset": store.key["dataset_sha256"]}
     started, refused = time.monotonic(), []
-    kwargs = {"security": security} if security is not None else {}
-    with Client(scheduler, timeout=30, deserializers=DESERIALIZERS, **kwargs) as client:
+    with _connect(scheduler, security) as client:
         futures = {}
         for source, content in todo:
             key = f"grade-{secrets.token_hex(16)}"  # unguessable: no other client can claim it first
@@ -135,6 +134,23 @@ def grade_all_dask(sources, rubric, store, options, scheduler, resume=False, sho
         raise GraderError(f"{len(refused)} submission(s) were not graded (the others were):\n"
                           + "\n".join(f"  {p}" for p in refused[:20]))
     return summary
+
+
+def _connect(scheduler, security):
+    """A Client of `scheduler`, or a GraderError naming the scheduler and the TLS files: a wrong CA,
+    certificate or key, or an unreachable scheduler, is a set-up problem, not a bug (no traceback)."""
+    from distributed import Client
+
+    kwargs = {"security": security} if security is not None else {}
+    try:
+        return Client(scheduler, timeout=30, deserializers=DESERIALIZERS, **kwargs)
+    except OSError as exc:  # Dask's CommClosedError (a TLS handshake refused), TimeoutError, ssl.SSLError
+        hint = "is it running?"
+        if security is not None:
+            hint = (f"is it running, and are --tls-ca {security.tls_ca_file}, --tls-cert {security.tls_client_cert} "
+                    f"and --tls-key {security.tls_client_key} the cluster's CA and a certificate it signed?")
+        raise GraderError(f"cannot connect to the Dask scheduler {text.inline(scheduler)}: "
+                          f"{text.inline(exc)[:300]} ({text.inline(hint)})") from None
 
 
 def _collect(future, source, content, rubric, checks, expected, store, scores):
