@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from grader import rubric as rubrics
@@ -149,16 +148,6 @@ def test_rubric_checks_cover_the_contract(rubric):
     assert {c.params["key"] for c in rubric.checks if c.kind == "written_answer"} == {"1.4", "1.5", "1.7"}
     assert {c.id for c in rubric.checks if c.kind == "written_answer"} == set(MANUAL)
     assert {c.visibility for c in rubric.checks} == {"public", "hidden"}
-
-
-def test_accuracy_threshold_is_at_or_below_the_calibrated_one(rubric):
-    record = yaml.safe_load((ROOT / "rubric" / f"{a3.ASSIGNMENT}.calibration.yaml").read_text(encoding="utf-8"))
-    [check] = [c for c in rubric.checks if c.id == "cnn_accuracy"]
-    [calibrated] = [c for c in record["checks"] if c["check"] == "cnn_accuracy"]
-    assert len(calibrated["seeds"]) >= 5
-    assert check.params["threshold"] <= calibrated["recommended_threshold"]
-    assert calibrated["budget"]["epochs"] == check.params["epochs"]
-    assert calibrated["budget"]["train_size"] == check.params["train_size"]
 
 
 def test_class_names_are_matched_whole_and_without_case():

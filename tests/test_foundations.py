@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-import torch
 
 from grader import rubric as rubrics
 from grader import plugins
@@ -185,22 +184,6 @@ def test_vgg16_shapes_come_from_the_meta_device():
     shapes = fdn_models.vgg16_shapes()
     assert shapes["classifier.6.weight"] == (1000, 4096) and len(shapes) == 32
     assert sum(math.prod(s) for n, s in shapes.items() if n.startswith("features.")) == 14_714_688
-
-
-def test_calibration_record_matches_the_rubric(rubric):
-    import yaml
-
-    record = yaml.safe_load((ROOT / "rubric" / f"{subs.ASSIGNMENT}.calibration.yaml").read_text(encoding="utf-8"))
-    thresholds = {c.id: c.params["threshold"] for c in rubric.checks if c.kind == "max_reconstruction_error"}
-    assert {r["check"] for r in record["checks"]} == set(thresholds)
-    for entry in record["checks"]:
-        assert len(entry["seeds"]) >= 5 and entry["max"] == max(entry["values"])
-        # an upper bound: at least the worst seed plus the margin, so the reference passes with room
-        assert entry["direction"] == "at_most" and entry["max"] < entry["recommended_threshold"]
-        assert thresholds[entry["check"]] >= entry["recommended_threshold"] - 1e-12
-        assert entry["threshold_in_rubric"] == thresholds[entry["check"]]
-        check = next(c for c in rubric.checks if c.id == entry["check"])
-        assert entry["budget"] == {k: check.params[k] for k in entry["budget"]}
 
 
 # ---- grading each submission ----------------------------------------------------------------------
