@@ -11,6 +11,8 @@ whose either side did not do its work is refused (printed as REFUSED with why), 
   submission; the zygote's own time is one reset awaited at once after the batch.
 4 dups: the same class with 10 % of it copies of earlier submissions / without.
 5 oracle: reference computations per batch against the distinct requests (from an empty cache).
+6 gradebooks: the whole class graded with 1 and 2 workers, fork server and fresh children (full
+  rubric): the four grades.csv equal in every cell, else each differing row (issue 17).
 2 notebooks lives in bench/run.py's peer part (`--realistic` runs it on a class of notebooks).
 """
 
@@ -28,6 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+import gradebooks  # noqa: E402
 import realistic_class  # noqa: E402
 
 PY = sys.executable
@@ -91,21 +94,25 @@ class Instrumented:
             setattr(owner, name, original)
 
 
-def grade(folder, assignment, out, workers, cache_dir):
-    """(seconds, Instrumented, gradebook rows) of `grader grade` run in this process."""
+def grade(folder, assignment, out, workers, cache_dir, **options):
+    """(seconds, Instrumented, gradebook rows) of `grader grade` run in this process; `options` go
+    to commands.grade (fork_server, rubric_file, status_columns)."""
     from grader import commands
 
     probe = Instrumented(cache_dir)
     started = time.perf_counter()
     try:
         commands.grade(paths=[str(folder)], assignment=assignment, out_dir=str(out), workers=workers,
-                       echo=lambda *a, **k: None, progress=False)
+                       echo=lambda *a, **k: None, progress=False, **options)
     finally:
         seconds = time.perf_counter() - started
         probe.undo()
-    with open(Path(out) / "grades.csv") as f:
-        rows = list(csv.DictReader(f))
-    return seconds, probe, rows
+    return seconds, probe, read_book(out)
+
+
+def read_book(out):
+    with open(Path(out) / "grades.csv", newline="") as f:
+        return list(csv.DictReader(f))
 
 
 BARE = r"""
@@ -226,12 +233,51 @@ def dups_figure(tmp, assignment, n, workers):
     return [figure("10 % copies / unique", times["copies"] / times["unique"], TARGETS["dups"], problems)]
 
 
+WAYS = {"1 fork": (1, True), "2 fork": (2, True), "1 fresh": (1, False), "2 fresh": (2, False)}  # workers, fork server
+
+
+def grade_ways(folder, assignment, out_root, rubric_file=None):
+    """{way: gradebook rows, or why it has none} of `folder` graded each of WAYS with status columns,
+    each into its own out folder, from its own empty cache and new fork servers (as a CLI run would)."""
+    from grader.sandbox import zygote
+
+    books = {}
+    for way, (workers, fork_server) in WAYS.items():
+        out = Path(out_root) / way.replace(" ", "-")
+        try:
+            seconds, _, books[way] = grade(folder, assignment, out, workers, f"{out}-expected", fork_server=fork_server,
+                                           rubric_file=rubric_file, status_columns=True)
+            print(f"  {way}: {len(books[way])} rows in {seconds:.1f} s", flush=True)
+        except Exception as error:  # a run that failed is refused, not a crash of the bench
+            books[way] = f"failed: {type(error).__name__}: {error}"
+        finally:
+            zygote.close_all()
+    return books
+
+
+def gradebooks_figure(tmp, assignment, n):
+    """Print the class's gradebooks EQUAL across WAYS, or each differing row, or REFUSED; its record."""
+    print(f"6. {assignment}: the class graded {len(WAYS)} ways ({', '.join(WAYS)}), gradebooks compared", flush=True)
+    planned = realistic_class.plan(assignment, n)
+    realistic_class.write(Path(tmp) / f"{assignment}-books", planned)
+    print(f"  class: {len(planned)} submissions ({realistic_class.proportions(planned)})")
+    books = grade_ways(Path(tmp) / f"{assignment}-books", assignment, Path(tmp) / f"{assignment}-books-out")
+    problems, differences = gradebooks.compare(books, len(planned))
+    if problems:
+        return figure(f"{assignment} gradebooks", 0, 0, problems)
+    for line in differences:
+        print(f"  {line}")
+    verdict = f"DIFFER in {len(differences)} rows" if differences else "EQUAL"
+    print(f"  => {assignment} gradebooks: {verdict} ({len(planned)} rows, {len(WAYS)} ways)", flush=True)
+    return {"figure": f"{assignment} gradebooks", "equal": not differences, "differences": differences}
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20, help="class size (the issue's target: 300)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--assignments", nargs="*", default=["lab07_convnets", "lab11_fashion_cnn"])
-    parser.add_argument("--only", nargs="*", choices=["floor", "dups"], default=["floor", "dups"])
+    parser.add_argument("--only", nargs="*", choices=["floor", "dups", "gradebooks"],
+                        default=["floor", "dups", "gradebooks"])
     parser.add_argument("--json")
     args = parser.parse_args()
     figures, started, load = [], time.time(), os.getloadavg()
@@ -239,6 +285,8 @@ def main():
         for assignment in args.assignments:
             if "floor" in args.only:
                 figures += floor_figure(tmp, assignment, args.n, args.workers)
+            if "gradebooks" in args.only:
+                figures.append(gradebooks_figure(tmp, assignment, args.n))
         if "dups" in args.only:
             figures += dups_figure(tmp, args.assignments[0], args.n, args.workers)
     print(f"\nload average before {load[0]:.1f}, after {os.getloadavg()[0]:.1f}; {time.time() - started:.0f} s")

@@ -1,5 +1,6 @@
-"""bench/realistic_class.py makes the class it says (tiers, notebooks, copies), and a bench figure
-whose side did not do its work is refused instead of printed as a ratio. No grading here."""
+"""bench/realistic_class.py makes the class it says (tiers, notebooks, copies), a bench figure whose
+side did not do its work is refused instead of printed as a ratio, and a small realistic class has one
+gradebook however it is graded (1 or 2 workers, fork server or fresh children: issue 17)."""
 
 import ast
 import json
@@ -7,9 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
+import gradebooks  # noqa: E402
 import realistic  # noqa: E402
 import realistic_class  # noqa: E402
 
@@ -41,3 +44,43 @@ def test_a_figure_with_a_side_that_failed_is_refused(capsys):
     refused = realistic.figure("x", 0.01, 1.0, ["nbclient passed the assertions in 0 of 20 notebooks"])
     assert "value" not in refused and "REFUSED" in capsys.readouterr().out
     assert realistic.figure("x", 0.5, 1.0, [])["ok"] is True
+
+
+def test_gradebooks_that_differ_in_a_cell_or_lack_rows_are_not_equal():
+    """The comparison itself: one changed cell is named with its values, a missing row or a failed
+    run is refused; equal books give neither."""
+    compare = gradebooks.compare  # bench/gradebooks.py, which bench/realistic.py prints
+    row = {"submission": "s1", "score": "3", "accuracy": "4", "accuracy status": "passed"}
+    books = dict.fromkeys(realistic.WAYS, [row])
+    assert compare(books, 1) == ([], [])
+    changed = dict(books, **{"2 fresh": [dict(row, accuracy="0", **{"accuracy status": "timeout"})]})
+    assert compare(changed, 1) == ([], ["s1: accuracy: '4' (1 fork, 2 fork, 1 fresh) / '0' (2 fresh); "
+                                        "accuracy status: 'passed' (1 fork, 2 fork, 1 fresh) / 'timeout' (2 fresh)"])
+    assert compare(dict(books, **{"1 fresh": []}), 1)[0] == ["1 fresh: 0 rows of 1 submissions"]
+    assert compare(dict(books, **{"2 fork": "failed: GraderError: x"}), 2)[0][0] == "1 fork: 1 rows of 2 submissions"
+
+
+SMALL = ["correct", "correct_notebook", "swapped_kernels", "wrong_intermediate_size", "syntax_error", "exit_in_function"]
+CHEAP = ["conv_shapes", "edge_kernels", "intermediate_size", "convnet_shape", "classifier_shape"]
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_a_small_class_has_the_same_gradebook_with_1_or_2_workers_fork_server_or_fresh_children(tmp_path):
+    """Issue 17: six submissions of lab07 drawn by realistic_class (two correct, one a notebook; two
+    with one mistake; a syntax error and a sys.exit that kills the child twice) graded the four ways
+    of bench/realistic.py, every grades.csv cell (points and status of each check) equal in all four.
+    CHEAP checks only, no accuracy: these alone took about 110 s for the four runs on the loaded 2-core
+    machine (a fresh child imports torch, some 9 s under load), above the 90 s that allowed training."""
+    planned = realistic_class.plan("lab07_convnets", 80)
+    picked = [next(p for p in planned if p.name == name) for name in SMALL]
+    realistic_class.write(tmp_path / "class", picked)
+    raw = yaml.safe_load((ROOT / "rubric" / "lab07_convnets.yaml").read_text(encoding="utf-8"))
+    raw["checks"] = [c for c in raw["checks"] if c["id"] in CHEAP]
+    rubric = tmp_path / "lab07_convnets.yaml"
+    rubric.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    books = realistic.grade_ways(tmp_path / "class", "lab07_convnets", tmp_path / "out", str(rubric))
+    problems, differences = gradebooks.compare(books, len(picked))
+    assert not problems and not differences, "\n".join(problems + differences)
+    scores = {row["submission"]: float(row["score"]) for row in books["1 fork"]}
+    assert len(set(scores.values())) >= 3, scores  # full marks, a lost point, nothing: the tiers are told apart
