@@ -1,6 +1,6 @@
 # Calibration panel of lab11_fashion_cnn, broken: the reference solution with one change:
 # train_epoch shuffles the labels of each batch.
-# fails: accuracy
+# fails: bug_zero_grad, bug_mean_loss, accuracy
 """Lab 11: PyTorch - Convolutional Network.
 
 Convolution by hand first: the size of a convolution's output, the classic 3x3 filters and a
