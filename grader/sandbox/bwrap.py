@@ -3,8 +3,8 @@
 Only what the child needs is mounted: the system's /usr, the Python interpreter and the virtual
 environment read-only, the grader's child-side runtime read-only (CHILD_RUNTIME: no check logic,
 rubric or expected value), and a fresh writable work folder holding the submission. Folders of
-packages found through .pth files or the user site are mounted as well (never a course or the
-grader's own sources). Files that hold labels the child is graded against, and the grader's own
+packages that .pth files add, and the user site, are mounted as well (never PYTHONPATH, a course
+or the grader's own sources). Files that hold labels the child is graded against, and the grader's own
 package where it is installed inside site-packages, are masked. Run as root, bwrap does the mounts and the child then drops to a dedicated unprivileged uid with setpriv
 (a user namespace would map the child back to root); run as a normal user, bwrap adds a user
 namespace instead.
@@ -65,22 +65,43 @@ def _python_paths():
     return out
 
 
+def _site_folders():
+    """The folders `site` adds to sys.path beyond the site-packages: the user site and each folder
+    a .pth file of a site folder names (torch installed before the grader, `pip install --user`).
+    Not PYTHONPATH, the script's folder or what a program inserts itself: those are the TA's."""
+    sites = [Path(p) for p in site.getsitepackages()]
+    user = Path(site.getusersitepackages())
+    folders = [user] if user.is_dir() else []
+    for folder in sites + folders:
+        for pth in sorted(folder.glob("*.pth")) if folder.is_dir() else ():
+            try:
+                lines = pth.read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                continue
+            for line in lines:  # site's rules: comments and `import` lines are not folders
+                line = line.strip()
+                if line and not line.startswith(("#", "import ", "import\t")):
+                    path = (folder / line).resolve()
+                    if path.is_dir() and path not in folders:
+                        folders.append(path)
+    return folders
+
+
 def _path_entries(mounted):
-    """Folders of packages the interpreter finds outside `mounted` (sys.path entries added by .pth
-    files or a user site: torch installed before the grader, `pip install --user`), and the targets
-    of the symlinks in them that lead elsewhere. Never the working directory, a folder above the
-    grader's own package or one holding a course (rubric/, reference_solutions/)."""
+    """The folders of _site_folders outside `mounted`, and the targets of the symlinks in them that
+    lead elsewhere. Never the working directory, a folder above the grader's own package or one
+    holding a course (rubric/, reference_solutions/) or the grader's sources."""
     def allowed(path):  # a folder, or a file a symlink leads to (a one-file module)
         return ((path.is_dir() or path.is_file()) and not any(path.is_relative_to(m) for m in mounted)
                 and not launch.PACKAGE_ROOT.is_relative_to(path) and path != Path.cwd().resolve()
                 and not any((path / part).is_dir() for part in ("rubric", "reference_solutions", "grader")))
 
     found = []
-    for entry in sys.path:
-        if not entry or not os.path.isabs(entry) or not os.path.isdir(entry) or not allowed(Path(entry)):
+    for entry in _site_folders():
+        if not allowed(entry):
             continue
-        found.append(Path(entry))
-        for child in Path(entry).iterdir():
+        found.append(entry)
+        for child in entry.iterdir():
             target = child.resolve() if child.is_symlink() else None
             if target and allowed(target) and not any(target.is_relative_to(f) for f in found):
                 found.append(target)
