@@ -3,13 +3,15 @@ whose bars filter the grid, per-check pass rates, failures grouped by message, s
 
 The page is one self-contained file: its CSS (templates/index.css) and a small dependency-free
 script (templates/index.js) are inlined. The script reads only the page's own attributes and
-never builds HTML, so student text (ids, names, messages) is shown only as Jinja escaped it.
+never builds HTML, so student text (ids, names, messages) is shown only as Jinja escaped it, after
+its control and bidirectional characters are made visible (grader.text), as everywhere else.
 """
 
 import statistics
 from collections import defaultdict
 from pathlib import Path
 
+from grader import text as safe
 from grader.report.render import ENV, HERE, atomic_write
 
 BINS = 10
@@ -48,7 +50,7 @@ def _check_rates(results):
     checks = {}
     for result in results:
         for check in result["checks"]:
-            row = checks.setdefault(check["id"], {"id": check["id"], "title": check["title"], "passed": 0,
+            row = checks.setdefault(check["id"], {"id": check["id"], "title": safe.inline(check["title"]), "passed": 0,
                                                   "total": 0, "max_points": _num(check.get("max_points", 0))})
             row["total"] += 1
             row["passed"] += check["status"] == "passed"
@@ -86,7 +88,8 @@ def _student(result, columns, max_score):
     statuses = {c["status"] for c in result["checks"]}
     if statuses == {"passed"}:
         statuses.add("all-passed")
-    return {"id": result["submission"], "name": str(result.get("name") or ""), "score": _num(result["score"]),
+    return {"id": safe.inline(result["submission"], "name"), "name": safe.inline(result.get("name") or "", "name"),
+            "score": _num(result["score"]),
             "max_score": _num(result["max_score"]), "bin": _bin(result, max_score),
             "statuses": " ".join(sorted(statuses)), "cells": cells}
 
@@ -96,7 +99,8 @@ def write_index(path, assignment, results, others=(), title=None):
     listed apart, without a score, and count in no figure. `title`: the rubric's."""
     css = (HERE / "templates" / "index.css").read_text()
     script = (HERE / "templates" / "index.js").read_text()
-    page = ENV.get_template("index.html.j2").render(css=css, script=script, others=list(others),
+    others = [{k: safe.inline(v, "name" if k == "id" else "message") for k, v in o.items()} for o in others]
+    page = ENV.get_template("index.html.j2").render(css=css, script=script, others=others,
                                                    similarity=_has_similarity(path),
                                                    **class_view(assignment, results, title))
     atomic_write(path, page)
@@ -108,7 +112,8 @@ def _bin(result, max_score):
 
 
 def _first_line(check):
-    return ((check.get("message") or check["status"]).splitlines() or [check["status"]])[0][:160]
+    line = ((check.get("message") or check["status"]).splitlines() or [check["status"]])[0][:160]
+    return safe.inline(line, "message")
 
 
 def _num(value):
