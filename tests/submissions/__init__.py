@@ -1,7 +1,11 @@
 """Libraries of test submissions named by behaviour, one module an assignment.
 
-Each module defines SUBMISSIONS (name -> Submission), REFERENCE and DEMO, and uses the two
-helpers here to write them out and to offer `python -m tests.submissions.<module> DEST [--all]`.
+Each module defines ASSIGNMENT, RUBRIC, REFERENCE, ALL_CHECKS (the rubric's check ids),
+SUBMISSIONS (name -> Submission), DEMO, `materialize(dest, names)`, `checks_for(name)` (the checks
+a submission is graded on) and `student_template(dest)` (the template to grade), and may define
+TEMPLATE_HINTS (check id -> what the template's message says instead of "not implemented yet").
+It uses the two helpers here to write them out and to offer
+`python -m tests.submissions.<module> DEST [--all]`. tests/conftest.py lists the modules.
 """
 
 import sys

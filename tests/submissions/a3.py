@@ -24,6 +24,7 @@ ROOT = lab07.ROOT
 ASSIGNMENT = "a3_fashion_classifier"
 REFERENCE = ROOT / "reference_solutions" / f"{ASSIGNMENT}.py"
 RUBRIC = ROOT / "rubric" / f"{ASSIGNMENT}.yaml"
+TEMPLATE = ROOT / "student_template" / f"{ASSIGNMENT}.py"
 TEMPLATE_NOTEBOOK = ROOT / "student_template" / f"{ASSIGNMENT}.ipynb"
 ALL_CHECKS = check_ids(RUBRIC)
 MANUAL = ("answer_1_4", "answer_1_5", "answer_1_7")  # written answers: pending until a TA scores them
@@ -293,7 +294,9 @@ SUBMISSIONS_LIST = [
         "syntax_error", "a missing colon after `def train(...) -> dict`",
         _edit(("def train(model, train_loader, test_loader, epochs, lr) -> dict:",
                "def train(model, train_loader, test_loader, epochs, lr) -> dict")),
-        expected=_every("error"), hints=_every("syntax error"), skip=frozenset()),
+        expected=_every("error"), hints=_every("syntax error"), skip=frozenset(),
+        load=("Could not load syntax_error.py: your module has a syntax error: expected ':'",
+              "line 111: def train(model, train_loader, test_loader, epochs, lr) -> dict")),
     Submission(
         "raises_on_import", "the module raises RuntimeError right after its imports: that statement is "
         "recorded and skipped, and everything after it is graded",
@@ -314,6 +317,16 @@ for _submission in SUBMISSIONS_LIST:
 
 DEMO = ["passes_all", "titles_are_label_numbers", "sweep_reuses_one_model", "mean_of_parameter_means",
         "syntax_error", "template_notebook_with_reference"]
+
+
+def checks_for(name):
+    """The check ids `name` is graded on (all but those it skips)."""
+    return SUBMISSIONS[name].checks
+
+
+def student_template(dest):
+    """The student template to grade: the committed one (`dest` is not needed)."""
+    return TEMPLATE
 
 
 def materialize(dest, names=None, reference=None):

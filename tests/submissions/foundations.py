@@ -14,8 +14,7 @@ the code it changes); the reference, the template and the notebook are graded on
 """
 
 import sys
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass
 
 from tests.submissions import lab07
 from tests.submissions.lab07 import check_ids
@@ -25,6 +24,7 @@ ROOT = lab07.ROOT
 ASSIGNMENT = "cnn_foundations"
 REFERENCE = ROOT / "reference_solutions" / f"{ASSIGNMENT}.py"
 RUBRIC = ROOT / "rubric" / f"{ASSIGNMENT}.yaml"
+TEMPLATE = ROOT / "student_template" / f"{ASSIGNMENT}.py"
 TEMPLATE_NOTEBOOK = ROOT / "student_template" / f"{ASSIGNMENT}.ipynb"
 
 ALL_CHECKS = check_ids(RUBRIC)
@@ -37,21 +37,9 @@ INIT_STATS = ("init_uniform", "init_normal", "init_normal_hidden")
 
 
 @dataclass(frozen=True)
-class Submission:
-    name: str
-    description: str
-    mutate: Callable[[str], str]  # reference source -> submission text (a .py module or notebook JSON)
-    expected: dict = field(default_factory=dict)  # check id -> status, for the checks that must not pass
-    hints: dict = field(default_factory=dict)  # check id -> substring of the message (case-insensitive)
-    suffix: str = ".py"
+class Submission(lab07.Submission):
     extra: tuple = ()  # expensive checks graded besides the cheap ones
     full: bool = False  # graded on every check
-
-    def text(self, reference_source):
-        return self.mutate(reference_source)
-
-    def status(self, check_id):
-        return self.expected.get(check_id, "passed")
 
     @property
     def checks(self):
@@ -251,7 +239,9 @@ SUBMISSIONS_LIST = [
     Submission(
         "syntax_error", "a missing colon after `def gram_matrix(features) -> torch.Tensor`",
         _edit(("def gram_matrix(features) -> torch.Tensor:", "def gram_matrix(features) -> torch.Tensor")),
-        expected=_same(CHEAP, "error"), hints=_same(CHEAP, "syntax error")),
+        expected=_same(CHEAP, "error"), hints=_same(CHEAP, "syntax error"),
+        load=("Could not load syntax_error.py: your module has a syntax error: expected ':'",
+              "line 255: def gram_matrix(features) -> torch.Tensor")),
     Submission(
         "template_notebook_with_reference", "the committed template notebook with every stubbed cell filled in from "
         "the reference", template_notebook_with_reference, suffix=".ipynb", full=True),
@@ -264,6 +254,16 @@ for _submission in SUBMISSIONS_LIST:
 
 DEMO = ["passes_all", "train_no_flip", "epoch_mean_of_batches", "vgg_features_not_frozen",
         "autoencoder_sigmoid_twice", "template_notebook_with_reference"]
+
+
+def checks_for(name):
+    """The check ids `name` is graded on: the cheap ones and its `extra`, or every one when `full`."""
+    return SUBMISSIONS[name].checks
+
+
+def student_template(dest):
+    """The student template to grade: the committed one (`dest` is not needed)."""
+    return TEMPLATE
 
 
 def materialize(dest, names=None, reference=None):

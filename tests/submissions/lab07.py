@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "lab07_convnets"
 REFERENCE = ROOT / "reference_solutions" / f"{ASSIGNMENT}.py"
 RUBRIC = ROOT / "rubric" / f"{ASSIGNMENT}.yaml"
+TEMPLATE = ROOT / "student_template" / f"{ASSIGNMENT}.py"
 TEMPLATE_NOTEBOOK = ROOT / "student_template" / f"{ASSIGNMENT}.ipynb"
 # What a stubbed cell of the template contains (see grader.assign.make_template).
 STUB_MARKERS = ("not implemented yet", "TODO: replace None with your answer")
@@ -51,6 +52,8 @@ class Submission:
     # A shortcoming of the grader this submission exposes: while set, the hints are expected to be
     # missing from the messages (the test xfails), and a hint that shows up means it was fixed.
     known_issue: str = ""
+    # check id -> seconds: graded under this time limit instead of the rubric's (a hang is cut short)
+    time_limits: dict = field(default_factory=dict)
 
     def text(self, reference_source):
         return self.mutate(reference_source)
@@ -200,7 +203,7 @@ SUBMISSIONS_LIST = [
     Submission(
         "training_hangs", "train_classifier sleeps forever before training (test it with a short time limit)",
         _edit((ADAM, "    import time\n    while True:  # never ends\n        time.sleep(0.2)\n" + ADAM)),
-        expected={"accuracy": "timeout"}, hints={"accuracy": "did not finish"}),
+        expected={"accuracy": "timeout"}, hints={"accuracy": "did not finish"}, time_limits={"accuracy": 12}),
     Submission(
         "backbone_not_frozen", "build_transfer_model does not freeze the backbone",
         _edit((FREEZE, "")),
@@ -243,6 +246,16 @@ for _submission in SUBMISSIONS_LIST:
     assert not _unknown, f"{_submission.name}: no check {sorted(_unknown)} in {RUBRIC.name}"
 
 DEMO = ["passes_all", "swapped_kernels", "conv3_wrong_kernel", "syntax_error", "template_notebook_with_reference"]
+
+
+def checks_for(name):
+    """The check ids `name` is graded on: every check."""
+    return ALL_CHECKS
+
+
+def student_template(dest):
+    """The student template to grade: the committed one (`dest` is not needed)."""
+    return TEMPLATE
 
 
 def materialize(dest, names=None, reference=None):

@@ -68,6 +68,7 @@ ACCUMULATE = "        total += loss.item() * x.size(0)\n"
 PREDICT = "    with torch.no_grad():\n        return model(x).argmax(dim=1)\n"
 OUTPUT_SIZES = ("output_size", "output_size_hidden", "convolve", "convolve_hidden")
 RATES = ("lr_decay", "lr_decay_hidden")
+BUG_HINTS = {"bug_zero_grad": "gradients accumulate", "bug_mean_loss": "weigh each batch's loss by its size"}
 
 SUBMISSIONS_LIST = [
     Submission("passes_all", "the reference solution, unchanged", _unchanged),
@@ -231,15 +232,16 @@ SUBMISSIONS_LIST = [
     Submission(
         "syntax_error", "a missing colon after `def make_filter(name) -> torch.Tensor`",
         _edit(("def make_filter(name) -> torch.Tensor:", "def make_filter(name) -> torch.Tensor")),
-        expected=_every("error"), hints=_every("syntax error")),
+        expected=_every("error"), hints=_every("syntax error"),
+        load=("Could not load syntax_error.py: your module has a syntax error: expected ':'",
+              "line 54: def make_filter(name) -> torch.Tensor")),
     Submission(
         "template_with_buggy_loop", "the student template with the find-the-bugs block filled in: everything "
         "stubbed except train_epoch, which has the two bugs",
         template_with_buggy_loop,
         expected={**_every("error"), "simple_flatten": "failed", "fashion_flatten": "failed",
                   "bug_zero_grad": "failed", "bug_mean_loss": "failed"},
-        hints={**_every("not implemented yet"), "bug_zero_grad": "gradients accumulate",
-               "bug_mean_loss": "weigh each batch's loss by its size"}),
+        hints={**_every("not implemented yet"), **BUG_HINTS}),
     Submission(
         "template_notebook_with_reference", "the committed template notebook with every stubbed cell "
         "filled in from the reference",
@@ -262,6 +264,17 @@ def checks_for(name):
     if name in TRAINED:
         return ALL_CHECKS
     return tuple(c for c in ALL_CHECKS if c not in TRAINING_CHECKS)
+
+
+def student_template(dest):
+    """The student template to grade: the committed one (`dest` is not needed)."""
+    return TEMPLATE
+
+
+# What the committed template's messages say instead of "not implemented yet": once it ships the
+# buggy loop (grader.template_blocks fills the block), the bug checks name the bugs.
+_SHIPS_BUGGY_LOOP = 'raise NotImplementedError("train_epoch' not in TEMPLATE.read_text(encoding="utf-8")
+TEMPLATE_HINTS = BUG_HINTS if _SHIPS_BUGGY_LOOP else {}
 
 
 def materialize(dest, names=None, reference=None):

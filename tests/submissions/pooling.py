@@ -59,6 +59,22 @@ for _submission in SUBMISSIONS_LIST:
 DEMO = list(SUBMISSIONS)
 
 
+def checks_for(name):
+    """The check ids `name` is graded on: every check."""
+    return ALL_CHECKS
+
+
+def student_template(dest):
+    """The student template to grade: none is committed (the course is a rubric and a reference),
+    so write the one `grader assign` makes into `dest`; returns its path."""
+    from grader.assign import expected_outputs
+
+    path = Path(dest) / f"{ASSIGNMENT}.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(expected_outputs(REFERENCE)[path.name], encoding="utf-8", newline="\n")
+    return path
+
+
 def materialize(dest, names=None, reference=None):
     """Write `<dest>/<name>.py` for each named submission (all when `names` is None) from the
     reference solution at `reference` (default: the course's); returns the paths written."""
