@@ -3,10 +3,12 @@
 tests/courses/pooling/ holds a rubric/ and a reference_solutions/ only (seed 001's pooling, stride
 and padding, on Fashion-MNIST), written with the harness's general kinds. Every command runs as
 the `grader` CLI on a copy of that folder named by --course or GRADER_COURSE: `assign` writes the
-template, `check` and `grade` give the reference full marks and the template zero, each
-behaviour-named submission of tests/submissions/pooling.py loses exactly its checks, `verify`
-exits 0 and `calibrate` writes a record. The slow commands start together, as subprocesses, the
-first time a test asks for one, and the tests read their outcomes.
+template, `check` gives the reference full public marks and the template zero, `grade` gives the
+template zero, `verify` exits 0 and `calibrate` writes a record. The slow commands start together,
+as subprocesses, the first time a test asks for one, and the tests read their outcomes. What every
+assignment satisfies (the reference's full marks, the template's zero, each behaviour-named
+submission of tests/submissions/pooling.py losing exactly its checks) is proved for this course
+too by tests/test_every_assignment.py.
 """
 
 import ast
@@ -56,13 +58,12 @@ class Runs:
     """The slow commands, started together as subprocesses; `runs[name]` waits for (exit code, output)."""
 
     def __init__(self, course, calibrated, work):
-        paths = pooling.materialize(work / "class")
+        (work / "class").mkdir()
         shutil.copy(course / "student_template" / f"{ASSIGNMENT}.py", work / "class" / f"{TEMPLATE}.py")
         self.out = work / "graded"
         at = ["--course", str(course)]
         commands = {
-            "grade": ["grade", *map(str, paths), str(work / "class" / f"{TEMPLATE}.py"), "-a", ASSIGNMENT,
-                      "--out", str(self.out), "-j", "2", *at],
+            "grade": ["grade", str(work / "class" / f"{TEMPLATE}.py"), "-a", ASSIGNMENT, "--out", str(self.out), *at],
             "check_reference": ["check", str(course / "reference_solutions" / f"{ASSIGNMENT}.py"), *at],
             "check_template": ["check", str(course / "student_template" / f"{ASSIGNMENT}.py"), *at],
             "verify": ["verify", "--seeds", "1"],  # the course named by GRADER_COURSE alone
@@ -147,12 +148,8 @@ def test_assign_writes_a_template_stubbing_every_step(course):
     assert again.exit_code == 0 and "templates are up to date" in again.output, again.output
 
 
-def test_every_mutation_applies_and_names_a_check_it_loses():
-    reference = pooling.REFERENCE.read_text(encoding="utf-8")
+def test_every_mutation_names_the_checks_it_loses_and_each_check_is_lost_by_one():
     for name, submission in SUBMISSIONS.items():
-        text = submission.text(reference)
-        assert (text == reference) == (name == "passes_all"), name
-        ast.parse(text)
         assert set(submission.expected) == set(submission.hints), name
     lost = {i for s in SUBMISSIONS.values() for i in s.expected}
     assert lost >= set(ALL_CHECKS) - {"features", "net_parameters"}, set(ALL_CHECKS) - lost
@@ -172,28 +169,11 @@ def test_the_committed_calibration_record_matches_the_rubric():
 
 @pytest.mark.slow
 @pytest.mark.sandbox
-@pytest.mark.parametrize("name", list(SUBMISSIONS))
-def test_grade_gives_each_submission_what_its_table_says(runs, name):
-    code, output = runs["grade"]
-    assert code == 0, output
-    data, submission = _results(runs, name), SUBMISSIONS[name]
-    statuses = {c["id"]: c["status"] for c in data["checks"]}
-    assert list(statuses) == list(ALL_CHECKS)
-    wrong = {i: (statuses[i], submission.status(i)) for i in ALL_CHECKS if statuses[i] != submission.status(i)}
-    assert not wrong, f"{name}: (got, expected) {wrong}\n{_describe(data)}"
-    lost = sum(c["max_points"] for c in data["checks"] if c["id"] in submission.expected)
-    assert data["score"] == data["max_score"] - lost == 11 - lost
-    messages = {c["id"]: c["message"] for c in data["checks"]}
-    missing = {i: hint for i, hint in submission.hints.items() if hint.lower() not in messages[i].lower()}
-    assert not missing, f"{name}: hints missing {missing}\n{_describe(data)}"
-
-
-@pytest.mark.slow
-@pytest.mark.sandbox
 def test_grade_gives_the_template_zero_saying_what_is_not_implemented(runs):
     code, output = runs["grade"]
     assert code == 0, output
     data = _results(runs, TEMPLATE)
+    assert [c["id"] for c in data["checks"]] == list(ALL_CHECKS), _describe(data)  # hidden checks too
     assert data["score"] == 0 and data["max_score"] == 11, _describe(data)
     assert all(c["status"] in ("failed", "error") and "not implemented yet" in c["message"] for c in data["checks"])
 
