@@ -236,13 +236,14 @@ def dups_figure(tmp, assignment, n, workers):
 WAYS = {"1 fork": (1, True), "2 fork": (2, True), "1 fresh": (1, False), "2 fresh": (2, False)}  # workers, fork server
 
 
-def grade_ways(folder, assignment, out_root, rubric_file=None):
-    """{way: gradebook rows, or why it has none} of `folder` graded each of WAYS with status columns,
-    each into its own out folder, from its own empty cache and new fork servers (as a CLI run would)."""
+def grade_ways(folder, assignment, out_root, rubric_file=None, ways=tuple(WAYS)):
+    """{way: gradebook rows, or why it has none} of `folder` graded each of `ways` (names of WAYS) with
+    status columns, each into its own out folder, from its own empty cache and new fork servers (as a
+    CLI run would)."""
     from grader.sandbox import zygote
 
     books = {}
-    for way, (workers, fork_server) in WAYS.items():
+    for way, (workers, fork_server) in ((w, WAYS[w]) for w in ways):
         out = Path(out_root) / way.replace(" ", "-")
         try:
             seconds, _, books[way] = grade(folder, assignment, out, workers, f"{out}-expected", fork_server=fork_server,
