@@ -129,6 +129,9 @@ def test_submission(key, grades):
         if check.status != "passed":
             assert check.message.strip(), f"{name}: {check.id} did not pass without a message"
     assert result.score == sum(points[i] for i in graded if submission.status(i) == "passed"), describe(result)
+    pending = sum(points[i] for i in graded if submission.status(i) == "pending")
+    if submission.expected and not set(submission.expected) >= set(graded):  # partly right: some points, not all
+        assert 0 < result.score < result.max_score - pending, describe(result)
     _assert_hints(submission, result)
     banner = "\n".join(result.load.lines())
     assert all(part in banner for part in submission.load), f"{name}: the load report says\n{banner}"
