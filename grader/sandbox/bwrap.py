@@ -4,10 +4,11 @@ Only what the child needs is mounted: the system's /usr, the Python interpreter 
 environment read-only, the grader's child-side runtime read-only (CHILD_RUNTIME: no check logic,
 rubric or expected value), and a fresh writable work folder holding the submission. Folders of
 packages that .pth files add, and the user site, are mounted as well (never PYTHONPATH, a course
-or the grader's own sources). Files that hold labels the child is graded against, and the grader's own
-package where it is installed inside site-packages, are masked. Run as root, bwrap does the mounts and the child then drops to a dedicated unprivileged uid with setpriv
-(a user namespace would map the child back to root); run as a normal user, bwrap adds a user
-namespace instead.
+or the grader's own sources). Files that hold labels the child is graded against, and the
+grader's own package where it is installed inside site-packages, are masked. Run as root, bwrap
+does the mounts and the child then drops to a dedicated unprivileged uid with setpriv (a user
+namespace would map the child back to root); run as a normal user, bwrap adds a user namespace
+instead.
 """
 
 import functools
