@@ -3,7 +3,7 @@
 Every input that could be a submission becomes exactly one Source, with an error (`problem`)
 where it cannot be graded, and the batch goes on:
 - a file (any case of `.py`, `.ipynb`) is a student of its own, named by its stem; a Canvas
-  file (`name_12345_67890_lab07.py`) or a Moodle one belongs to the student of its number;
+  file (`name_12345_67890_homework.py`) or a Moodle one belongs to the student of its number;
 - a folder inside a PATH is one student (Moodle: `Full Name_12345_assignsubmission_file_`);
 - a student's own zip (also inside an export) is unpacked with the export's caps, 2 levels deep;
 - a student with several files hands in the one named after the assignment, else gets an error
