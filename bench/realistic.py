@@ -20,6 +20,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -35,6 +36,25 @@ import realistic_class  # noqa: E402
 
 PY = sys.executable
 TARGETS = {"floor": 1.15, "reset_ms": 50.0, "dups": 0.90, "oracle": 1.0}
+
+
+class LoadSampler:
+    """The 1-minute load average sampled every 20 s in a thread, for the record of the run."""
+
+    def __init__(self, every=20.0):
+        self.samples = [os.getloadavg()[0]]
+        self._stop = threading.Event()
+        threading.Thread(target=self._run, args=(every,), daemon=True).start()
+
+    def _run(self, every):
+        while not self._stop.wait(every):
+            self.samples.append(os.getloadavg()[0])
+
+    def summary(self):
+        self._stop.set()
+        values = self.samples + [os.getloadavg()[0]]
+        return (f"load average during the run: min {min(values):.1f}, median {statistics.median(values):.1f}, "
+                f"max {max(values):.1f} ({len(values)} samples)")
 
 
 def figure(name, value, target, problems, unit="x"):
@@ -93,6 +113,20 @@ class Instrumented:
         for owner, name, original in reversed(self._undo):
             setattr(owner, name, original)
 
+    @classmethod
+    def merged(cls):
+        """An empty record that `add` fills from several grading runs (no wrapping of its own)."""
+        merged = cls.__new__(cls)
+        merged.blocked, merged.by_name, merged.computed, merged.keys = [], {}, 0, set()
+        return merged
+
+    def add(self, other):
+        self.blocked += other.blocked
+        for name, seconds in other.by_name.items():
+            self.by_name.setdefault(name, []).extend(seconds)
+        self.computed += other.computed
+        self.keys |= other.keys
+
 
 def grade(folder, assignment, out, workers, cache_dir, **options):
     """(seconds, Instrumented, gradebook rows) of `grader grade` run in this process; `options` go
@@ -115,79 +149,194 @@ def read_book(out):
         return list(csv.DictReader(f))
 
 
+class Recorder:
+    """Every probe request the grader's children answered while grading, in order, per submission
+    file (the reference's, for the oracle, under "reference"): what the bare floor replays. Blobs
+    (the training data) are kept once per content, in `folder`."""
+
+    def __init__(self, folder):
+        from grader.batch import runner
+        from grader.checks import oracle
+        from grader.sandbox import session
+
+        self.folder = Path(folder)
+        (self.folder / "blobs").mkdir(parents=True, exist_ok=True)
+        self.requests, self.failed, self.reference = {}, 0, None
+        self._local, self._lock, self._undo = threading.local(), threading.Lock(), []
+        self._wrap(runner, "grade_file", self._per_file)
+        self._wrap(oracle.Oracle, "_child", self._mark_reference)
+        self._wrap(session.ChildSession, "probe", self._recording)
+
+    def _wrap(self, owner, name, make):
+        original = getattr(owner, name)
+        setattr(owner, name, make(original))
+        self._undo.append((owner, name, original))
+
+    def _per_file(self, original):
+        def graded(path, *args, **kwargs):
+            self._local.path = str(path)
+            return original(path, *args, **kwargs)
+        return graded
+
+    def _mark_reference(self, original):
+        def child(oracle_self):
+            made = original(oracle_self)
+            made.bench_reference = True
+            self.reference = oracle_self.source()
+            return made
+        return child
+
+    def _recording(self, original):
+        def probe(session_self, name, args, timeout, seed=0, blobs=None, **kwargs):
+            from grader.sandbox.session import ProbeFailure
+
+            try:
+                value = original(session_self, name, args, timeout, seed, blobs, **kwargs)
+                ok = True
+            except ProbeFailure as failure:  # a timeout is not replayed: the bare side has no limit
+                ok = None if failure.status == "timeout" else False
+                raise
+            finally:
+                key = "reference" if getattr(session_self, "bench_reference", False) else self._local.path
+                if ok is not None:
+                    self._keep(key, name, args, seed, blobs, ok)
+            return value
+        return probe
+
+    def _keep(self, key, name, args, seed, blobs, ok):
+        import hashlib
+
+        names = {}
+        for blob_name, data in (blobs or {}).items():
+            digest = hashlib.sha256(data).hexdigest()
+            target = self.folder / "blobs" / digest
+            if not target.exists():
+                target.write_bytes(data)
+            names[blob_name] = digest
+        with self._lock:
+            self.requests.setdefault(key, []).append({"probe": name, "args": args, "seed": seed, "blobs": names,
+                                                      "ok": ok})
+
+    def undo(self):
+        for owner, name, original in reversed(self._undo):
+            setattr(owner, name, original)
+
+    def answered(self, paths):
+        return sum(r["ok"] for p in paths for r in self.requests.get(str(p), ()))
+
+    def save(self, paths):
+        """The record file of `paths` (and of the reference's requests), for BARE."""
+        record = {"reference": self.reference, "requests": {k: v for k, v in self.requests.items()
+                                                            if k == "reference" or k in set(map(str, paths))}}
+        target = self.folder / f"record-{len(list(self.folder.glob('record-*')))}.json"
+        target.write_text(json.dumps(record))
+        return target
+
+
 BARE = r"""
-import io, sys, json, types, random
+import json, random, sys, time, types
+from pathlib import Path
 import numpy as np, torch
 torch.set_num_threads(1)
-from grader import data as datasets, rubric as rubrics
+from grader import rubric as rubrics
+from grader.sandbox import probes
 from grader.staging import stage
 rubric = rubrics.load_file(sys.argv[1])
-check = next(c for c in rubric.checks if c.kind == "min_accuracy")
-p = check.params
-split = datasets.load(rubric.dataset)
-payload, test_y = datasets.child_inputs(split, p["train_size"], p["test_size"], check.seed)
-arrays = np.load(io.BytesIO(payload))
-shape = tuple(p.get("input_shape") or ())
-as_x = lambda a: torch.from_numpy(a).reshape(len(a), *shape) if shape else torch.from_numpy(a)
-for path in sys.argv[2:]:
-    module = types.ModuleType(rubric.assignment)
-    exec(compile(stage(path).source, path, "exec"), module.__dict__)
-    random.seed(check.seed); np.random.seed(check.seed % 2**32); torch.manual_seed(check.seed)
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(as_x(arrays["train_x"]),
-                                         torch.from_numpy(arrays["train_y"])), batch_size=p["batch_size"], shuffle=True)
-    model = getattr(module, p["factory"])()
-    getattr(module, p["train"])(model, loader, p["epochs"])
-    pred = getattr(module, p["predict"])(model, as_x(arrays["test_x"])).numpy()
-    print("ACC", json.dumps([path, float((pred == test_y).mean())]), flush=True)
+record = json.loads(Path(sys.argv[2]).read_text())
+blob_dir = Path(sys.argv[2]).parent / "blobs"
+probes.load_all()  # the course's probes were registered when its rubric loaded
+
+def module_of(name, source, label):
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    try:
+        exec(compile(source, label, "exec"), module.__dict__)
+    except BaseException as exc:  # a cell that fails in the child fails here: the rest is replayed
+        print("LOADFAIL", label, type(exc).__name__, file=sys.stderr)
+    return module
+
+def replay(module, requests):
+    answered = 0
+    for request in requests:
+        seed = request["seed"] if type(request["seed"]) is int else 0
+        random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
+        blobs = {name: (blob_dir / digest).read_bytes() for name, digest in request["blobs"].items()}
+        try:
+            probes.run(request["probe"], module, request["args"], blobs)
+            answered += 1
+        except BaseException:
+            pass
+    return answered
+
+total = 0
+if sys.argv[3] == "with-reference" and record["reference"]:
+    replay(module_of(rubric.assignment, record["reference"], "reference"), record["requests"].get("reference", ()))
+for path in sys.argv[4:]:
+    total += replay(module_of(rubric.assignment, stage(path).source, path), record["requests"].get(path, ()))
+print("ANSWERED", total, flush=True)
 """
 
 
-def bare(paths, assignment, workers):
-    """(seconds, {path: accuracy}) of the bare floor: `workers` processes, the paths dealt round-robin."""
+def bare(paths, assignment, workers, record):
+    """(seconds, probes answered) of the bare floor: `workers` processes each importing torch once,
+    the paths dealt round-robin, each file's recorded probes replayed in order in one module (the
+    first process also replays the reference's, for the oracle's expected values)."""
     rubric = ROOT / "rubric" / f"{assignment}.yaml"
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     started = time.perf_counter()
-    procs = [subprocess.Popen([PY, "-c", BARE, str(rubric), *map(str, paths[w::workers])], cwd=ROOT, env=env,
+    procs = [subprocess.Popen([PY, "-c", BARE, str(rubric), str(record), "with-reference" if w == 0 else "-",
+                               *map(str, paths[w::workers])], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for w in range(workers)]
     outs = [p.communicate() for p in procs]
     seconds = time.perf_counter() - started
-    accuracies = {}
-    for out, _ in outs:
-        for line in out.splitlines():
-            if line.startswith("ACC "):
-                path, value = json.loads(line[4:])
-                accuracies[path] = value
-    return seconds, accuracies
+    answered = sum(int(line.split()[1]) for out, _ in outs for line in out.splitlines() if line.startswith("ANSWERED "))
+    return seconds, answered
 
 
-def accuracy_of(out, row_id):
-    result = json.loads((Path(out) / row_id / "results.json").read_text())
-    return next((c.get("value") for c in result["checks"] if c["id"] == "accuracy"), None)
+def floor_figure(tmp, assignment, n, workers, chunk):
+    """Figure 1 with the sides interleaved: the class in chunks of `chunk`, each graded (its probe
+    requests recorded) and then replayed bare, so that a change of the machine's load falls on both.
+    Each chunk starts new fork servers and new bare processes (each side imports torch again)."""
+    from grader.sandbox import zygote
 
-
-def floor_figure(tmp, assignment, n, workers):
-    print(f"1. {assignment}: class cost / compute floor, {workers} workers", flush=True)
+    print(f"1. {assignment}: class cost / compute floor, {workers} workers, chunks of {chunk}", flush=True)
     planned = [p for p in realistic_class.plan(assignment, n) if p.trains]
     written = realistic_class.write(Path(tmp) / f"{assignment}-floor", planned)
     print(f"  class: {len(planned)} trainable submissions ({realistic_class.proportions(planned)})")
-    ours, probe, rows = grade(Path(tmp) / f"{assignment}-floor", assignment, Path(tmp) / f"{assignment}-out",
-                              workers, Path(tmp) / f"{assignment}-expected")
-    floor, accuracies = bare([p for p, _ in written], assignment, workers)
+    recorder = Recorder(Path(tmp) / f"{assignment}-record")
+    ours = floor = 0.0
+    rows, answered, expected, probes_seen, merged = [], 0, 0, [], Instrumented.merged()
+    try:
+        for first in range(0, len(written), chunk):
+            part = [path for path, _ in written[first:first + chunk]]
+            folder = Path(tmp) / f"{assignment}-floor-{first}"
+            folder.mkdir()
+            for path in part:
+                shutil.copyfile(path, folder / path.name)
+            seconds, probe, book = grade(folder, assignment, Path(tmp) / f"{assignment}-out-{first}", workers,
+                                         Path(tmp) / f"{assignment}-expected")
+            merged.add(probe)
+            last = first + chunk >= len(written)
+            if last:
+                probes_seen = reset_and_oracle(merged, len(written), workers)
+            zygote.close_all()
+            paths = [folder / path.name for path in part]
+            bare_seconds, bare_answered = bare(paths, assignment, workers, recorder.save(paths))
+            ours, floor, answered = ours + seconds, floor + bare_seconds, answered + bare_answered
+            expected += recorder.answered(paths)
+            rows += book
+            print(f"  submissions {first}-{first + len(part) - 1}: grader {seconds:.1f} s, bare {bare_seconds:.1f} s "
+                  f"(load {os.getloadavg()[0]:.1f})", flush=True)
+    finally:
+        recorder.undo()
     problems = []
-    graded = {r["submission"]: accuracy_of(Path(tmp) / f"{assignment}-out", r["submission"]) for r in rows}
-    if len(rows) != len(written) or any(v is None for v in graded.values()):
-        problems.append(f"the grader trained {sum(v is not None for v in graded.values())} of {len(written)}")
-    if len(accuracies) != len(written):
-        problems.append(f"the bare side trained {len(accuracies)} of {len(written)}")
-    if not problems:
-        gap = abs(statistics.mean(graded.values()) - statistics.mean(accuracies.values()))
-        print(f"  mean accuracy grader {statistics.mean(graded.values()):.4f} (classes secretly renamed), "
-              f"bare {statistics.mean(accuracies.values()):.4f}")
-        if gap > 0.05:
-            problems.append(f"mean accuracies differ by {gap:.3f}: not the same work")
-    print(f"  grader {ours:.1f} s, bare {floor:.1f} s")
+    if len(rows) != len(written):
+        problems.append(f"the grader's gradebooks hold {len(rows)} of {len(written)} rows")
+    if not expected or answered < 0.98 * expected:
+        problems.append(f"the bare side answered {answered} of the {expected} probes the grader's children answered")
+    print(f"  probes answered: grader's children {expected}, bare {answered}; grader {ours:.1f} s, bare {floor:.1f} s")
     return [figure(f"{assignment} class / floor", ours / floor if floor else 0, TARGETS["floor"], problems),
-            *reset_and_oracle(probe, len(written), workers)]
+            *probes_seen]
 
 
 def reset_and_oracle(probe, count, workers):
@@ -276,21 +425,24 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20, help="class size (the issue's target: 300)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--chunk", type=int, default=50, help="figure 1: submissions graded, then replayed bare, in turn")
     parser.add_argument("--assignments", nargs="*", default=["lab07_convnets", "lab11_fashion_cnn"])
     parser.add_argument("--only", nargs="*", choices=["floor", "dups", "gradebooks"],
                         default=["floor", "dups", "gradebooks"])
+    parser.add_argument("--dups-n", type=int, help="figure 4's class size (default: --n)")
+    parser.add_argument("--gradebooks-n", type=int, help="figure 6's class size (default: --n; it grades 4 times)")
     parser.add_argument("--json")
     args = parser.parse_args()
-    figures, started, load = [], time.time(), os.getloadavg()
+    figures, started, load = [], time.time(), LoadSampler()
     with tempfile.TemporaryDirectory(prefix="grader-realistic-") as tmp:
         for assignment in args.assignments:
             if "floor" in args.only:
-                figures += floor_figure(tmp, assignment, args.n, args.workers)
+                figures += floor_figure(tmp, assignment, args.n, args.workers, args.chunk)
             if "gradebooks" in args.only:
-                figures.append(gradebooks_figure(tmp, assignment, args.n))
+                figures.append(gradebooks_figure(tmp, assignment, args.gradebooks_n or args.n))
         if "dups" in args.only:
-            figures += dups_figure(tmp, args.assignments[0], args.n, args.workers)
-    print(f"\nload average before {load[0]:.1f}, after {os.getloadavg()[0]:.1f}; {time.time() - started:.0f} s")
+            figures += dups_figure(tmp, args.assignments[0], args.dups_n or args.n, args.workers)
+    print(f"\n{load.summary()}; {time.time() - started:.0f} s")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
 

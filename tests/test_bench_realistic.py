@@ -86,3 +86,34 @@ def test_a_small_class_has_the_same_gradebook_with_1_or_2_workers_fork_server_or
     assert not problems and not differences, "\n".join(problems + differences)
     scores = {row["submission"]: float(row["score"]) for row in books["1 fork"]}
     assert len(set(scores.values())) >= 3, scores  # full marks, a lost point, nothing: the tiers are told apart
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_the_floor_replays_bare_every_probe_the_grader_s_children_answered(tmp_path):
+    """Figure 1's floor is the grader's own probe requests replayed without the harness: a class of
+    three graded with the recorder on answers N probes in its children; the bare processes answer
+    the same N from the record, and nothing from a record that holds no request of theirs (the
+    figure refuses then). CHEAP checks, fork server, 2 workers."""
+    planned = realistic_class.plan("lab07_convnets", 80)
+    picked = [next(p for p in planned if p.name == name) for name in SMALL[:3]]
+    written = realistic_class.write(tmp_path / "class", picked)
+    raw = yaml.safe_load((ROOT / "rubric" / "lab07_convnets.yaml").read_text(encoding="utf-8"))
+    raw["checks"] = [c for c in raw["checks"] if c["id"] in CHEAP]
+    rubric = tmp_path / "lab07_convnets.yaml"
+    rubric.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    recorder = realistic.Recorder(tmp_path / "record")
+    try:
+        _, _, rows = realistic.grade(tmp_path / "class", "lab07_convnets", tmp_path / "out", 2,
+                                     tmp_path / "expected", rubric_file=str(rubric))
+    finally:
+        recorder.undo()
+        from grader.sandbox import zygote
+        zygote.close_all()
+    paths = [path for path, _ in written]
+    expected = recorder.answered(paths)
+    assert len(rows) == 3 and expected >= 3 * len(CHEAP) - 3, (rows, recorder.requests.keys())
+    _, answered = realistic.bare(paths, "lab07_convnets", 2, recorder.save(paths))
+    assert answered == expected
+    _, answered = realistic.bare(paths, "lab07_convnets", 2, recorder.save([tmp_path / "nobody.py"]))
+    assert answered == 0
