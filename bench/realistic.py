@@ -157,7 +157,7 @@ class Recorder:
     def __init__(self, folder):
         from grader.batch import runner
         from grader.checks import oracle
-        from grader.sandbox import session
+        from grader.sandbox import session, workfiles
 
         self.folder = Path(folder)
         (self.folder / "blobs").mkdir(parents=True, exist_ok=True)
@@ -166,6 +166,7 @@ class Recorder:
         self._wrap(runner, "grade_file", self._per_file)
         self._wrap(oracle.Oracle, "_child", self._mark_reference)
         self._wrap(session.ChildSession, "probe", self._recording)
+        self._wrap(workfiles, "put", self._putting)  # data a probe reads from the work folder (training sets)
 
     def _wrap(self, owner, name, make):
         original = getattr(owner, name)
@@ -203,16 +204,27 @@ class Recorder:
             return value
         return probe
 
-    def _keep(self, key, name, args, seed, blobs, ok):
+    def _putting(self, original):
+        def put(workdir, suffix, data, name=None):
+            name = original(workdir, suffix, data, name)
+            path = getattr(self._local, "path", None)
+            if path is not None and not name.endswith(".py"):
+                with self._lock:
+                    self.requests.setdefault(path, []).append({"put": name, "blob": self._blob(data)})
+            return name
+        return put
+
+    def _blob(self, data):
         import hashlib
 
-        names = {}
-        for blob_name, data in (blobs or {}).items():
-            digest = hashlib.sha256(data).hexdigest()
-            target = self.folder / "blobs" / digest
-            if not target.exists():
-                target.write_bytes(data)
-            names[blob_name] = digest
+        digest = hashlib.sha256(data).hexdigest()
+        target = self.folder / "blobs" / digest
+        if not target.exists():
+            target.write_bytes(data)
+        return digest
+
+    def _keep(self, key, name, args, seed, blobs, ok):
+        names = {blob_name: self._blob(data) for blob_name, data in (blobs or {}).items()}
         with self._lock:
             self.requests.setdefault(key, []).append({"probe": name, "args": args, "seed": seed, "blobs": names,
                                                       "ok": ok})
@@ -222,7 +234,7 @@ class Recorder:
             setattr(owner, name, original)
 
     def answered(self, paths):
-        return sum(r["ok"] for p in paths for r in self.requests.get(str(p), ()))
+        return sum(r.get("ok", False) for p in paths for r in self.requests.get(str(p), ()))
 
     def save(self, paths):
         """The record file of `paths` (and of the reference's requests), for BARE."""
@@ -258,6 +270,9 @@ def module_of(name, source, label):
 def replay(module, requests):
     answered = 0
     for request in requests:
+        if "put" in request:  # a file the parent put in the work folder (here: the cwd) for the next probe
+            Path(Path(request["put"]).name).write_bytes((blob_dir / request["blob"]).read_bytes())
+            continue
         seed = request["seed"] if type(request["seed"]) is int else 0
         random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
         blobs = {name: (blob_dir / digest).read_bytes() for name, digest in request["blobs"].items()}
@@ -283,9 +298,10 @@ def bare(paths, assignment, workers, record):
     first process also replays the reference's, for the oracle's expected values)."""
     rubric = ROOT / "rubric" / f"{assignment}.yaml"
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    workdirs = [tempfile.mkdtemp(prefix=f"bare-{w}-", dir=Path(record).parent) for w in range(workers)]
     started = time.perf_counter()
     procs = [subprocess.Popen([PY, "-c", BARE, str(rubric), str(record), "with-reference" if w == 0 else "-",
-                               *map(str, paths[w::workers])], cwd=ROOT, env=env,
+                               *map(str, paths[w::workers])], cwd=workdirs[w], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for w in range(workers)]
     outs = [p.communicate() for p in procs]
     seconds = time.perf_counter() - started

@@ -93,13 +93,14 @@ def test_a_small_class_has_the_same_gradebook_with_1_or_2_workers_fork_server_or
 def test_the_floor_replays_bare_every_probe_the_grader_s_children_answered(tmp_path):
     """Figure 1's floor is the grader's own probe requests replayed without the harness: a class of
     three graded with the recorder on answers N probes in its children; the bare processes answer
-    the same N from the record, and nothing from a record that holds no request of theirs (the
-    figure refuses then). CHEAP checks, fork server, 2 workers."""
+    the same N from the record (the training check's data set, which the parent puts in the work
+    folder, included), and nothing from a record that holds no request of theirs (the figure refuses
+    then). CHEAP checks and the accuracy check, fork server, 2 workers."""
     planned = realistic_class.plan("lab07_convnets", 80)
     picked = [next(p for p in planned if p.name == name) for name in SMALL[:3]]
     written = realistic_class.write(tmp_path / "class", picked)
     raw = yaml.safe_load((ROOT / "rubric" / "lab07_convnets.yaml").read_text(encoding="utf-8"))
-    raw["checks"] = [c for c in raw["checks"] if c["id"] in CHEAP]
+    raw["checks"] = [c for c in raw["checks"] if c["id"] in CHEAP + ["accuracy"]]
     rubric = tmp_path / "lab07_convnets.yaml"
     rubric.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     recorder = realistic.Recorder(tmp_path / "record")
@@ -112,7 +113,8 @@ def test_the_floor_replays_bare_every_probe_the_grader_s_children_answered(tmp_p
         zygote.close_all()
     paths = [path for path, _ in written]
     expected = recorder.answered(paths)
-    assert len(rows) == 3 and expected >= 3 * len(CHEAP) - 3, (rows, recorder.requests.keys())
+    assert len(rows) == 3 and expected >= 3 * len(CHEAP), (rows, recorder.requests.keys())
+    assert sum("put" in r for p in paths for r in recorder.requests[str(p)]) == 3  # one training set each
     _, answered = realistic.bare(paths, "lab07_convnets", 2, recorder.save(paths))
     assert answered == expected
     _, answered = realistic.bare(paths, "lab07_convnets", 2, recorder.save([tmp_path / "nobody.py"]))
