@@ -5,8 +5,8 @@ whose either side did not do its work is refused (printed as REFUSED with why), 
     .venv/bin/python bench/realistic.py --n 20 --notebooks 6 --only floor dups
 
 1 floor: grading the trainable part of the class (correct + one mistake), full rubric, fork server,
-  2 workers / the same submissions' training and prediction run bare (same data sizes, epochs,
-  seeds, one torch thread, 2 processes each importing torch once).
+  2 workers / every probe the children answered replayed bare (bench/floor_replay.py: same files,
+  data, seeds, one torch thread, 2 processes each importing torch once), sides in turn by chunks.
 3 reset: time the parent is blocked by Zygote.reset, _finish_reset and fresh_workdir per
   submission; the zygote's own time is one reset awaited at once after the batch.
 4 dups: the same class with 10 % of it copies of earlier submissions / without.
@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,6 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+import floor_replay  # noqa: E402
 import gradebooks  # noqa: E402
 import realistic_class  # noqa: E402
 
@@ -149,166 +149,6 @@ def read_book(out):
         return list(csv.DictReader(f))
 
 
-class Recorder:
-    """Every probe request the grader's children answered while grading, in order, per submission
-    file (the reference's, for the oracle, under "reference"): what the bare floor replays. Blobs
-    (the training data) are kept once per content, in `folder`."""
-
-    def __init__(self, folder):
-        from grader.batch import runner
-        from grader.checks import oracle
-        from grader.sandbox import session, workfiles
-
-        self.folder = Path(folder)
-        (self.folder / "blobs").mkdir(parents=True, exist_ok=True)
-        self.requests, self.failed, self.reference = {}, 0, None
-        self._local, self._lock, self._undo = threading.local(), threading.Lock(), []
-        self._wrap(runner, "grade_file", self._per_file)
-        self._wrap(oracle.Oracle, "_child", self._mark_reference)
-        self._wrap(session.ChildSession, "probe", self._recording)
-        self._wrap(workfiles, "put", self._putting)  # data a probe reads from the work folder (training sets)
-
-    def _wrap(self, owner, name, make):
-        original = getattr(owner, name)
-        setattr(owner, name, make(original))
-        self._undo.append((owner, name, original))
-
-    def _per_file(self, original):
-        def graded(path, *args, **kwargs):
-            self._local.path = str(path)
-            return original(path, *args, **kwargs)
-        return graded
-
-    def _mark_reference(self, original):
-        def child(oracle_self):
-            made = original(oracle_self)
-            made.bench_reference = True
-            self.reference = oracle_self.source()
-            return made
-        return child
-
-    def _recording(self, original):
-        def probe(session_self, name, args, timeout, seed=0, blobs=None, **kwargs):
-            from grader.sandbox.session import ProbeFailure
-
-            try:
-                value = original(session_self, name, args, timeout, seed, blobs, **kwargs)
-                ok = True
-            except ProbeFailure as failure:  # a timeout is not replayed: the bare side has no limit
-                ok = None if failure.status == "timeout" else False
-                raise
-            finally:
-                key = "reference" if getattr(session_self, "bench_reference", False) else self._local.path
-                if ok is not None:
-                    self._keep(key, name, args, seed, blobs, ok)
-            return value
-        return probe
-
-    def _putting(self, original):
-        def put(workdir, suffix, data, name=None):
-            name = original(workdir, suffix, data, name)
-            path = getattr(self._local, "path", None)
-            if path is not None and not name.endswith(".py"):
-                with self._lock:
-                    self.requests.setdefault(path, []).append({"put": name, "blob": self._blob(data)})
-            return name
-        return put
-
-    def _blob(self, data):
-        import hashlib
-
-        digest = hashlib.sha256(data).hexdigest()
-        target = self.folder / "blobs" / digest
-        if not target.exists():
-            target.write_bytes(data)
-        return digest
-
-    def _keep(self, key, name, args, seed, blobs, ok):
-        names = {blob_name: self._blob(data) for blob_name, data in (blobs or {}).items()}
-        with self._lock:
-            self.requests.setdefault(key, []).append({"probe": name, "args": args, "seed": seed, "blobs": names,
-                                                      "ok": ok})
-
-    def undo(self):
-        for owner, name, original in reversed(self._undo):
-            setattr(owner, name, original)
-
-    def answered(self, paths):
-        return sum(r.get("ok", False) for p in paths for r in self.requests.get(str(p), ()))
-
-    def save(self, paths):
-        """The record file of `paths` (and of the reference's requests), for BARE."""
-        record = {"reference": self.reference, "requests": {k: v for k, v in self.requests.items()
-                                                            if k == "reference" or k in set(map(str, paths))}}
-        target = self.folder / f"record-{len(list(self.folder.glob('record-*')))}.json"
-        target.write_text(json.dumps(record))
-        return target
-
-
-BARE = r"""
-import json, random, sys, time, types
-from pathlib import Path
-import numpy as np, torch
-torch.set_num_threads(1)
-from grader import rubric as rubrics
-from grader.sandbox import probes
-from grader.staging import stage
-rubric = rubrics.load_file(sys.argv[1])
-record = json.loads(Path(sys.argv[2]).read_text())
-blob_dir = Path(sys.argv[2]).parent / "blobs"
-probes.load_all()  # the course's probes were registered when its rubric loaded
-
-def module_of(name, source, label):
-    module = types.ModuleType(name)
-    sys.modules[name] = module
-    try:
-        exec(compile(source, label, "exec"), module.__dict__)
-    except BaseException as exc:  # a cell that fails in the child fails here: the rest is replayed
-        print("LOADFAIL", label, type(exc).__name__, file=sys.stderr)
-    return module
-
-def replay(module, requests):
-    answered = 0
-    for request in requests:
-        if "put" in request:  # a file the parent put in the work folder (here: the cwd) for the next probe
-            Path(Path(request["put"]).name).write_bytes((blob_dir / request["blob"]).read_bytes())
-            continue
-        seed = request["seed"] if type(request["seed"]) is int else 0
-        random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
-        blobs = {name: (blob_dir / digest).read_bytes() for name, digest in request["blobs"].items()}
-        try:
-            probes.run(request["probe"], module, request["args"], blobs)
-            answered += 1
-        except BaseException:
-            pass
-    return answered
-
-total = 0
-if sys.argv[3] == "with-reference" and record["reference"]:
-    replay(module_of(rubric.assignment, record["reference"], "reference"), record["requests"].get("reference", ()))
-for path in sys.argv[4:]:
-    total += replay(module_of(rubric.assignment, stage(path).source, path), record["requests"].get(path, ()))
-print("ANSWERED", total, flush=True)
-"""
-
-
-def bare(paths, assignment, workers, record):
-    """(seconds, probes answered) of the bare floor: `workers` processes each importing torch once,
-    the paths dealt round-robin, each file's recorded probes replayed in order in one module (the
-    first process also replays the reference's, for the oracle's expected values)."""
-    rubric = ROOT / "rubric" / f"{assignment}.yaml"
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(ROOT))
-    workdirs = [tempfile.mkdtemp(prefix=f"bare-{w}-", dir=Path(record).parent) for w in range(workers)]
-    started = time.perf_counter()
-    procs = [subprocess.Popen([PY, "-c", BARE, str(rubric), str(record), "with-reference" if w == 0 else "-",
-                               *map(str, paths[w::workers])], cwd=workdirs[w], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for w in range(workers)]
-    outs = [p.communicate() for p in procs]
-    seconds = time.perf_counter() - started
-    answered = sum(int(line.split()[1]) for out, _ in outs for line in out.splitlines() if line.startswith("ANSWERED "))
-    return seconds, answered
-
-
 def floor_figure(tmp, assignment, n, workers, chunk):
     """Figure 1 with the sides interleaved: the class in chunks of `chunk`, each graded (its probe
     requests recorded) and then replayed bare, so that a change of the machine's load falls on both.
@@ -319,7 +159,7 @@ def floor_figure(tmp, assignment, n, workers, chunk):
     planned = [p for p in realistic_class.plan(assignment, n) if p.trains]
     written = realistic_class.write(Path(tmp) / f"{assignment}-floor", planned)
     print(f"  class: {len(planned)} trainable submissions ({realistic_class.proportions(planned)})")
-    recorder = Recorder(Path(tmp) / f"{assignment}-record")
+    recorder = floor_replay.Recorder(Path(tmp) / f"{assignment}-record")
     ours = floor = 0.0
     rows, answered, expected, probes_seen, merged = [], 0, 0, [], Instrumented.merged()
     try:
@@ -337,7 +177,7 @@ def floor_figure(tmp, assignment, n, workers, chunk):
                 probes_seen = reset_and_oracle(merged, len(written), workers)
             zygote.close_all()
             paths = [folder / path.name for path in part]
-            bare_seconds, bare_answered = bare(paths, assignment, workers, recorder.save(paths))
+            bare_seconds, bare_answered = floor_replay.bare(paths, assignment, workers, recorder.save(paths))
             ours, floor, answered = ours + seconds, floor + bare_seconds, answered + bare_answered
             expected += recorder.answered(paths)
             rows += book

@@ -12,6 +12,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
+import floor_replay  # noqa: E402
 import gradebooks  # noqa: E402
 import realistic  # noqa: E402
 import realistic_class  # noqa: E402
@@ -103,7 +104,7 @@ def test_the_floor_replays_bare_every_probe_the_grader_s_children_answered(tmp_p
     raw["checks"] = [c for c in raw["checks"] if c["id"] in CHEAP + ["accuracy"]]
     rubric = tmp_path / "lab07_convnets.yaml"
     rubric.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
-    recorder = realistic.Recorder(tmp_path / "record")
+    recorder = floor_replay.Recorder(tmp_path / "record")
     try:
         _, _, rows = realistic.grade(tmp_path / "class", "lab07_convnets", tmp_path / "out", 2,
                                      tmp_path / "expected", rubric_file=str(rubric))
@@ -115,7 +116,7 @@ def test_the_floor_replays_bare_every_probe_the_grader_s_children_answered(tmp_p
     expected = recorder.answered(paths)
     assert len(rows) == 3 and expected >= 3 * len(CHEAP), (rows, recorder.requests.keys())
     assert sum("put" in r for p in paths for r in recorder.requests[str(p)]) == 3  # one training set each
-    _, answered = realistic.bare(paths, "lab07_convnets", 2, recorder.save(paths))
+    _, answered = floor_replay.bare(paths, "lab07_convnets", 2, recorder.save(paths))
     assert answered == expected
-    _, answered = realistic.bare(paths, "lab07_convnets", 2, recorder.save([tmp_path / "nobody.py"]))
+    _, answered = floor_replay.bare(paths, "lab07_convnets", 2, recorder.save([tmp_path / "nobody.py"]))
     assert answered == 0
