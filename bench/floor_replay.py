@@ -16,7 +16,20 @@ ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 
 
-class Recorder:
+class Patches:
+    """Functions of the grader replaced for the length of a bench run, and put back by `undo`."""
+
+    def _wrap(self, owner, name, make):
+        original = getattr(owner, name)
+        setattr(owner, name, make(original))
+        self._undo.append((owner, name, original))
+
+    def undo(self):
+        for owner, name, original in reversed(self._undo):
+            setattr(owner, name, original)
+
+
+class Recorder(Patches):
     """Every probe request the grader's children answered while grading, in order, per submission
     file (the reference's, for the oracle, under "reference"): what the bare floor replays. Blobs
     (the training data) are kept once per content, in `folder`."""
@@ -34,11 +47,6 @@ class Recorder:
         self._wrap(oracle.Oracle, "_child", self._mark_reference)
         self._wrap(session.ChildSession, "probe", self._recording)
         self._wrap(workfiles, "put", self._putting)  # data a probe reads from the work folder (training sets)
-
-    def _wrap(self, owner, name, make):
-        original = getattr(owner, name)
-        setattr(owner, name, make(original))
-        self._undo.append((owner, name, original))
 
     def _per_file(self, original):
         def graded(path, *args, **kwargs):
@@ -97,24 +105,20 @@ class Recorder:
             self.requests.setdefault(key, []).append({"probe": name, "args": args, "seed": seed, "blobs": names,
                                                       "ok": ok})
 
-    def undo(self):
-        for owner, name, original in reversed(self._undo):
-            setattr(owner, name, original)
-
     def answered(self, paths):
         return sum(r.get("ok", False) for p in paths for r in self.requests.get(str(p), ()))
 
     def save(self, paths):
         """The record file of `paths` (and of the reference's requests), for BARE."""
-        record = {"reference": self.reference, "requests": {k: v for k, v in self.requests.items()
-                                                            if k == "reference" or k in set(map(str, paths))}}
+        keys = {"reference", *map(str, paths)}
+        record = {"reference": self.reference, "requests": {k: v for k, v in self.requests.items() if k in keys}}
         target = self.folder / f"record-{len(list(self.folder.glob('record-*')))}.json"
         target.write_text(json.dumps(record))
         return target
 
 
 BARE = r"""
-import json, random, sys, time, types
+import json, random, sys, types
 from pathlib import Path
 import numpy as np, torch
 torch.set_num_threads(1)

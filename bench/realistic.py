@@ -67,7 +67,7 @@ def figure(name, value, target, problems, unit="x"):
     return {"figure": name, "value": round(value, 4), "target": target, "ok": ok}
 
 
-class Instrumented:
+class Instrumented(floor_replay.Patches):
     """Counts and times of the parent's reset calls and of the oracle's computations while grading."""
 
     def __init__(self, cache_dir):
@@ -81,11 +81,6 @@ class Instrumented:
             self._wrap(zygote.Zygote, name, self._timer)
         self._wrap(oracle.Oracle, "_write", self._counter)
         self._wrap(oracle, "default_cache_dir", lambda original: lambda: Path(cache_dir))
-
-    def _wrap(self, owner, name, make):
-        original = getattr(owner, name)
-        setattr(owner, name, make(original))
-        self._undo.append((owner, name, original))
 
     def _timer(self, original):
         def timed(*args, **kwargs):  # the outermost call only: fresh_workdir calls _finish_reset itself
@@ -108,10 +103,6 @@ class Instrumented:
             self.keys.add(key)
             return original(oracle_self, key, value)
         return counted
-
-    def undo(self):
-        for owner, name, original in reversed(self._undo):
-            setattr(owner, name, original)
 
     @classmethod
     def merged(cls):
