@@ -5,7 +5,10 @@ a bad rubric) raise. Bugs of the grader itself become an 'error' result naming t
 """
 
 import hashlib
+import importlib
 import logging
+import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -57,6 +60,7 @@ def grade_file(path, rubric, options=Options(), on_check=None, on_load=None):
     kind, warnings = backends.resolve(options.sandbox)
     limits = Limits(import_seconds=rubric.import_time_limit, memory_bytes=rubric.memory_limit_mb << 20,
                     threads=options.threads, slot=options.slot, device=options.device)
+    _warm_parent_torch()
     loader = _data_loader(rubric, options)
     if any(KINDS[c.kind].uses_data for c in checks):
         loader()  # a missing data set is a set-up error: say so before any student code runs
@@ -88,6 +92,26 @@ def grade_file(path, rubric, options=Options(), on_check=None, on_load=None):
         oracle.close()
         if not options.fork_server:  # a fork server's work folder is emptied before its next use
             workfiles.remove_workdir(workdir)
+
+
+_WARMING = []
+
+
+def _warm_parent_torch():
+    """Import torch in a background thread while the child starts: shape and kernel checks build
+    their expected values with torch here, and its first import (about 1.2 s) would otherwise wait
+    until the first such check. Once per process; an import that fails is left to the check."""
+    if _WARMING or "torch" in sys.modules:
+        return
+    _WARMING.append(threading.Thread(target=_import_quietly, args=("torch",), name="warm-torch", daemon=True))
+    _WARMING[0].start()
+
+
+def _import_quietly(name):
+    try:
+        importlib.import_module(name)
+    except Exception:  # noqa: BLE001 - whoever imports it next gets the error
+        pass
 
 
 def unusable_submission(rubric, name, problem, options=Options(), file_name="", on_load=None):
