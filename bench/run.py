@@ -171,15 +171,30 @@ assert sum(p.numel() for p in build_classifier().parameters()) == 9946
 arrays = np.load(DATA_FILE)
 torch.manual_seed(0)
 loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.from_numpy(arrays["train_x"]),
-                                     torch.from_numpy(arrays["train_y"])), batch_size=64, shuffle=True)
-model = build_classifier(); train_classifier(model, loader, 3)
-assert (predict(model, torch.from_numpy(arrays["test_x"])).numpy() == arrays["test_y"]).mean() >= 0.9
+                                     torch.from_numpy(arrays["train_y"])), batch_size=BATCH_SIZE, shuffle=True)
+model = build_classifier(); train_classifier(model, loader, EPOCHS)
+assert (predict(model, torch.from_numpy(arrays["test_x"])).numpy() == arrays["test_y"]).mean() >= THRESHOLD
 for k, lr in ((10, 0.01), (3, 0.05), (7, 0.01)):
     m = build_transfer_model(k); o = transfer_optimizer(m, lr)
     assert all(not p.requires_grad for n, p in m.named_parameters() if not n.startswith("fc."))
     assert tuple(m.fc.weight.shape) == (k, 512) and o.param_groups[0]["lr"] == lr
 print("ALL ASSERTIONS PASSED")
 """
+
+
+def accuracy_budget():
+    """lab07's accuracy check as the rubric sets it: the peer side trains exactly what the grader does."""
+    from grader import rubric as rubrics
+
+    [check] = [c for c in rubrics.load("lab07_convnets").checks if c.id == "accuracy"]
+    return check.params
+
+
+def assertion_cell(data_file):
+    """The peer side's checks as one cell, at the rubric's training budget."""
+    p = accuracy_budget()
+    return (f"DATA_FILE = {str(data_file)!r}\nEPOCHS, BATCH_SIZE, THRESHOLD = {p['epochs']}, {p['batch_size']}, "
+            f"{p['threshold']}\n" + ASSERTIONS)
 
 
 def peer_engine(tmp, runs):
@@ -193,7 +208,7 @@ def peer_engine(tmp, runs):
     path = Path(tmp) / "lab07_convnets.ipynb"
     path.write_text(notebook_text)
     split = datasets.load("mnist")
-    payload, test_y = datasets.child_inputs(split, 4000, 1000, 0)
+    payload, test_y = datasets.child_inputs(split, accuracy_budget()["train_size"], accuracy_budget()["test_size"], 0)
     import io
 
     import numpy as np
@@ -201,7 +216,7 @@ def peer_engine(tmp, runs):
     arrays = dict(np.load(io.BytesIO(payload)))
     np.savez(Path(tmp) / "data.npz", test_y=test_y, **arrays)
     nb = nbformat.reads(notebook_text, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(f"DATA_FILE = {str(Path(tmp) / 'data.npz')!r}\n" + ASSERTIONS))
+    nb.cells.append(nbformat.v4.new_code_cell(assertion_cell(Path(tmp) / "data.npz")))
     peer = Path(tmp) / "peer.ipynb"
     nbformat.write(nb, peer)
     runner = ("import sys, nbformat; from nbclient import NotebookClient; nb = nbformat.read(sys.argv[1], 4); "
@@ -250,7 +265,7 @@ def notebook_class(tmp, runs, count=20, workers=2):
     from grader.assign import make_notebook
 
     split = datasets.load("mnist")
-    payload, test_y = datasets.child_inputs(split, 4000, 1000, 0)
+    payload, test_y = datasets.child_inputs(split, accuracy_budget()["train_size"], accuracy_budget()["test_size"], 0)
     np.savez(Path(tmp) / "data.npz", test_y=test_y, **dict(np.load(io.BytesIO(payload))))
     correct = [p for p in realistic_class.plan("lab07_convnets", count * 2, seed=3) if p.tier == "correct"][:count]
     ours_dir, peer_dir = Path(tmp) / "nb-class", Path(tmp) / "nb-peer"
@@ -260,7 +275,7 @@ def notebook_class(tmp, runs, count=20, workers=2):
         text = item.text if item.suffix == ".ipynb" else make_notebook(item.text)
         (ours_dir / f"s{i:03d}.ipynb").write_text(text)
         nb = nbformat.reads(text, as_version=4)
-        nb.cells.append(nbformat.v4.new_code_cell(f"DATA_FILE = {str(Path(tmp) / 'data.npz')!r}\n" + ASSERTIONS))
+        nb.cells.append(nbformat.v4.new_code_cell(assertion_cell(Path(tmp) / "data.npz")))
         nbformat.write(nb, peer_dir / f"s{i:03d}.ipynb")
     problems = []
 
