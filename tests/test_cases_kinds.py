@@ -7,7 +7,7 @@ import torch
 import yaml
 
 from grader import rubric as rubrics
-from grader.checks.cases import build_arg
+from grader.checks.cases import _spec_text, build_arg, reproduction
 from grader.checks.compare import compare, how_they_differ
 from grader.errors import RubricError
 from grader.grading import Options, grade_file
@@ -100,6 +100,74 @@ def test_wrong_functions_fail_with_the_call_in_the_message(tmp_path, rubric, exp
     assert checks["scale_sum"].status == "failed" and "scale_sum(<tensor (3, 4)>)" in checks["scale_sum"].message
     assert checks["out_size"].status == "failed" and "should be an int" in checks["out_size"].message
     assert checks["refuses"].status == "failed" and "should raise ValueError" in checks["refuses"].message
+
+
+@pytest.mark.sandbox
+def test_a_failed_case_says_how_to_reproduce_it(tmp_path, rubric, expected_dir):
+    checks = grade(tmp_path, rubric, BAD, expected_dir)
+    message = checks["scale_sum"].message
+    line = next(l for l in message.splitlines() if l.startswith("to reproduce: "))
+    assert line == "to reproduce: scale_sum(torch.rand(3, 4, generator=torch.Generator().manual_seed(1)))"
+
+
+@pytest.mark.parametrize("spec", [
+    {"tensor": {"shape": [3, 4], "seed": 1}},
+    {"tensor": {"shape": [2, 3], "seed": 7, "low": -1, "high": 1}},
+    {"tensor": [[1, 0, -1], [2, 0, -2]]},
+    {"tensor": [3, 1], "dtype": "int64"},
+    {"tensor": {"shape": [5], "seed": 2, "high": 10}, "dtype": "int64"},
+    {"tuple": [1, {"tensor": [[2.5]]}]},
+    [1, "two", None],
+])
+def test_the_reproduction_builds_the_same_argument(spec):
+    built, again = build_arg(spec), eval(_spec_text(spec), {"torch": torch})  # noqa: S307 - our own text
+    flat = lambda v: list(v) if isinstance(v, (list, tuple)) else [v]  # noqa: E731
+    for a, b in zip(flat(built), flat(again), strict=True):
+        if isinstance(a, torch.Tensor):
+            assert a.dtype == b.dtype and torch.equal(a, b)
+        else:
+            assert a == b
+
+
+def test_a_long_reproduction_is_capped():
+    text = reproduction("f", {"args": [list(range(500))]}, limit=100)
+    assert len(text) == 100 and text.endswith("...")
+
+
+MISTAKES_RUBRIC = {"assignment": "toy", "checks": [
+    {"id": "correlate", "title": "t", "kind": "function_cases", "points": 1, "visibility": "public", "time_limit": 10,
+     "params": {"function": "correlate",
+                "cases": [{"args": [{"tensor": {"shape": [5, 5], "seed": 1}},
+                                    {"tensor": {"shape": [3, 3], "seed": 2, "low": -1, "high": 1}}]}],
+                "mistakes": [{"arg": 1, "transform": "flip", "says": "the kernel is flipped"},
+                             {"arg": 1, "transform": "transpose", "says": "the kernel is transposed"}]}}]}
+CORRELATE = """
+import torch
+def correlate(image, kernel):
+    return torch.nn.functional.conv2d(image[None, None], {kernel}[None, None])[0, 0]
+"""
+
+
+@pytest.mark.sandbox
+@pytest.mark.parametrize("kernel, phrase", [
+    ("kernel", None), ("kernel.flip(0, 1)", "the kernel is flipped"), ("kernel.T", "the kernel is transposed"),
+    ("-kernel", "wrong sign"),
+])
+def test_a_mistake_the_rubric_names_is_recognised_on_a_wrong_result(tmp_path, expected_dir, kernel, phrase):
+    rubric = rubrics.load_file(course(tmp_path / "course", CORRELATE.format(kernel="kernel"), MISTAKES_RUBRIC))
+    [check] = grade(tmp_path, rubric, CORRELATE.format(kernel=kernel), expected_dir).values()
+    if phrase is None:
+        assert check.status == "passed", check.message
+    else:
+        assert check.status == "failed" and phrase in check.message, check.message
+        assert ("rotated by 180" in check.message) == (phrase == "the kernel is flipped")
+
+
+def test_a_malformed_mistake_is_refused_at_load(tmp_path):
+    bad = yaml.safe_load(yaml.safe_dump(MISTAKES_RUBRIC))
+    bad["checks"][0]["params"]["mistakes"] = [{"arg": 1, "transform": "mirror", "says": "x"}]
+    with pytest.raises(RubricError, match="transform"):
+        rubrics.load_file(course(tmp_path, CORRELATE.format(kernel="kernel"), bad))
 
 
 @pytest.mark.sandbox

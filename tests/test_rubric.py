@@ -47,6 +47,11 @@ def test_a_good_rubric_loads_with_defaults(tmp_path):
     ({"points": -1}, "'points' must be a non-negative number"),
     ({"time_limit": 0}, "'time_limit' must be a positive number"),
     ({"extra": 1}, "unknown key(s) extra"),
+    ({"kind": "raw_logits", "params": {"factory": "Net", "input_shape": [1, 28, 28], "batch": 1}},
+     "parameter 'batch': must be at least 2"),
+    ({"kind": "raw_logits", "params": {"factory": "Net", "input_shape": [1, 0]}}, "parameter 'input_shape'"),
+    ({"kind": "avoids_ops", "params": {"function": "f", "ops": []}}, "parameter 'ops': must be a non-empty list"),
+    ({"kind": "avoids_ops", "params": {"function": "f", "ops": ["F.conv2d"]}}, "parameter 'ops': must be"),
 ])
 def test_invalid_checks_are_refused_with_file_check_and_problem(tmp_path, change, problem):
     path = write(tmp_path, broken(**change))

@@ -3,7 +3,8 @@
 `function_cases` calls the student's function on each case (hidden cases stay in the rubric) and
 compares the result with what the reference solution's function of the same name returns on the
 same arguments (grader.checks.oracle: the reference runs in its own child, the answers are
-cached). `raises` checks that bad input is refused with the right exception.
+cached). `raises` checks that bad input is refused with the right exception; `avoids_ops` that a
+function written by hand does not call the library function it replaces.
 
 Case arguments in YAML are plain values, or tagged: `{tensor: [[...]]}` (a literal float32
 tensor), `{tensor: {shape: [...], seed: n, low: 0, high: 1}}` (a seeded uniform tensor),
@@ -67,13 +68,32 @@ def _short_arg(value):
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+TRANSFORMS = {"flip": ("rotated by 180 degrees", lambda t: t.flip(-2, -1)),
+              "transpose": ("transposed", lambda t: t.transpose(-2, -1)),
+              "negate": ("negated", lambda t: -t)}
+
+
+def _valid_mistakes(value):
+    for entry in value:
+        if (type(entry) is not dict or set(entry) != {"arg", "transform", "says"} or type(entry["arg"]) is not int
+                or entry["arg"] < 0 or entry["transform"] not in TRANSFORMS or type(entry["says"]) is not str):
+            return (f"{entry!r} is not a mapping of arg (a position), transform ({', '.join(TRANSFORMS)}) "
+                    "and says (the mistake in the student's words)")
+    return None
+
+
 @check_kind("function_cases", probes=("call",), oracle=("function",),
             function=Param((str,), doc="the function of the student and of the reference solution"),
             cases=Param((list,), validate=_valid_cases),
             atol=Param((float,), default=1e-5),
-            rtol=Param((float,), default=1e-4))
+            rtol=Param((float,), default=1e-4),
+            mistakes=Param((list,), default=[], validate=_valid_mistakes,
+                           doc="common mistakes recognised on a wrong result: the student's result equals the "
+                               "reference's on the case with tensor argument `arg` transformed (flip, transpose, "
+                               "negate); the message then says `says`"))
 def function_cases(ctx):
-    """The student's function returns what the reference solution's returns, on every case."""
+    """The student's function returns what the reference solution's returns, on every case; a wrong
+    result that the reference gives on a transformed argument is named as that mistake."""
     p = ctx.params
     for case in p["cases"]:
         args = [build_arg(a) for a in case.get("args", [])]
@@ -81,10 +101,61 @@ def function_cases(ctx):
         request = dict(call_args=[_for_child(a) for a in args], function=p["function"], kwargs=_encoded(kwargs))
         want = ctx.expected("call", f"`{p['function']}`", **request)
         got = ctx.probe("call", f"`{p['function']}`", **request)
-        problem = compare(got, want, p["atol"], p["rtol"], f"`{_call_text(p['function'], args, kwargs)}`")
+        call = f"`{_call_text(p['function'], args, kwargs)}`"
+        problem = compare(got, want, p["atol"], p["rtol"], call)
         if problem:
-            raise Fail(problem)
+            raise Fail(f"{_recognised(ctx, p, args, request, got, call) or problem}\n"
+                       f"to reproduce: {reproduction(p['function'], case)}")
     return Verdict(True, f"right on all {len(p['cases'])} cases")
+
+
+def _spec_text(spec):
+    """Python that builds the argument `spec` describes (see the module docstring)."""
+    if type(spec) is dict and "tuple" in spec:
+        items = [_spec_text(v) for v in spec["tuple"]]
+        return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
+    if type(spec) is dict and "tensor" in spec:
+        body = spec["tensor"]
+        if type(body) is not dict:
+            return f"torch.tensor({body!r}, dtype=torch.{spec.get('dtype', 'float32')})"
+        shape = ", ".join(str(d) for d in body["shape"])
+        text = f"torch.rand({shape}, generator=torch.Generator().manual_seed({body.get('seed', 0)}))"
+        low, high = body.get("low", 0.0), body.get("high", 1.0)
+        if (low, high) != (0.0, 1.0):
+            text = f"({text} * {high - low:g} + {low:g})"
+        return text + (f".to(torch.{spec['dtype']})" if "dtype" in spec else "")
+    if type(spec) is list:
+        return f"[{', '.join(_spec_text(v) for v in spec)}]"
+    return repr(spec)
+
+
+def reproduction(function, case, limit=600):
+    """The case as one Python call a student can paste, capped at `limit` characters."""
+    parts = [_spec_text(a) for a in case.get("args", [])]
+    parts += [f"{k}={_spec_text(v)}" for k, v in case.get("kwargs", {}).items()]
+    text = f"{function}({', '.join(parts)})"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _recognised(ctx, p, args, request, got, call):
+    """The rubric's sentence for the first of its `mistakes` whose transformed case the reference
+    answers with the student's result, or None."""
+    import torch
+
+    for mistake in p["mistakes"]:
+        index = mistake["arg"]
+        if index >= len(args) or not isinstance(args[index], torch.Tensor) or args[index].dim() < 2:
+            continue
+        text, transform = TRANSFORMS[mistake["transform"]]
+        changed = list(args)
+        changed[index] = transform(args[index]).contiguous()
+        if torch.equal(changed[index], args[index]):
+            continue  # the transform changes nothing here (a symmetric kernel): no evidence either way
+        other = dict(request, call_args=[_for_child(a) for a in changed])
+        if compare(got, ctx.expected("call", f"`{p['function']}`", **other), p["atol"], p["rtol"], call) is None:
+            return (f"{call} returns what it should return with argument {index + 1} {text}: "
+                    f"{mistake['says']}")
+    return None
 
 
 def _encoded(kwargs):
@@ -140,3 +211,36 @@ class _Shown(str):
 
     def __repr__(self):
         return str(self)
+
+
+def _op_names(value):
+    if not value or not all(type(v) is str and v.strip("_").isidentifier() for v in value):
+        return "must be a non-empty list of torch function names, e.g. [conv2d]"
+    return None
+
+
+@check_kind("avoids_ops", probes=("call_traced",),
+            function=Param((str,)),
+            args=Param((list,), default=[]),
+            kwargs=Param((dict,), default={}),
+            ops=Param((list,), validate=_op_names, doc="torch functions the function must not call, e.g. [conv2d]"),
+            instead=Param((str,), default="", doc="what the assignment asks for instead, said on failure"))
+def avoids_ops(ctx):
+    """Called on the given arguments, the function calls none of the torch functions `ops` (by name,
+    leading underscores ignored, as a TorchFunctionMode in the child sees them): the assignment asks
+    for it to be written by hand."""
+    p = ctx.params
+    args = [build_arg(a) for a in p["args"]]
+    kwargs = {k: build_arg(v) for k, v in p["kwargs"].items()}
+    report = ctx.probe("call_traced", f"`{p['function']}`", call_args=[_for_child(a) for a in args],
+                       function=p["function"], kwargs=_encoded(kwargs))
+    seen = report.get("ops") if type(report) is dict else None
+    if type(seen) is not list or not all(type(n) is str for n in seen):
+        raise Fail(f"`{p['function']}`: the grader could not read which torch functions it called")
+    banned = {n.strip("_") for n in p["ops"]}
+    used = sorted({n for n in seen if n.strip("_") in banned})
+    if used:
+        instead = f"; {p['instead']}" if p["instead"] else ""
+        raise Fail(f"`{_call_text(p['function'], args, kwargs)}` calls torch's {', '.join(used)}: the assignment "
+                   f"asks you to compute it yourself{instead}")
+    return Verdict(True, f"computed without {', '.join(sorted(banned))}")

@@ -1,10 +1,12 @@
-"""Check kinds on models a student builds: output shapes, parameter counts, transfer learning.
+"""Check kinds on models a student builds: output shapes, raw logits, parameter counts, transfer learning.
 
 The child reports each parameter's name, shape and `requires_grad`; counting and comparing
 happen here in the parent.
 """
 
 import math
+
+import numpy as np
 
 from grader.checks import expect
 from grader.checks.registry import Fail, Param, Verdict, check_kind, shape_list
@@ -40,6 +42,38 @@ def output_shape(ctx):
             raise Fail(f"for an input of shape {tuple(shape_in)} the output should have shape {tuple(shape_out)}, "
                        f"but it has shape {got}\nyour layers:\n{layers}")
     return Verdict(True, "output shapes right for inputs " + ", ".join(str(tuple(s)) for s in params["inputs"]))
+
+
+@check_kind("raw_logits", probes=("module_info",),
+            factory=Param((str,)),
+            input_shape=Param((list,), validate=lambda v: shape_list([v]), doc="one input, without the batch"),
+            batch=Param((int,), default=16, validate=lambda v: None if v >= 2 else "must be at least 2"))
+def raw_logits(ctx):
+    """The model returns raw scores (logits), not probabilities: on a random batch in eval mode its
+    rows are not all probability vectors (softmax) nor all log-probabilities (log_softmax), which
+    cross-entropy would apply a second time."""
+    p = ctx.params
+    shape = [p["batch"], *p["input_shape"]]
+    info = _module_info(ctx, p["factory"], inputs=[shape], output_values=True)
+    seen = (info.get("outputs") or [{}])[0]
+    seen = seen if type(seen) is dict else {}
+    if "error" in seen:
+        raise Fail(f"the model fails on an input of shape {tuple(shape)}: {seen['error']}")
+    out = expect.array(seen.get("value"), f"the output of `{p['factory']}()`").astype(np.float64)
+    if out.ndim != 2 or out.shape[1] < 2:
+        raise Fail(f"the model should return a score for each class, of shape (N, classes); it returned {out.shape}")
+    if not np.isfinite(out).all():
+        raise Fail("the model's outputs on a random batch hold NaN or infinite values")
+    top = out.max(axis=1)
+    sums, log_sums = out.sum(axis=1), top + np.log(np.exp(out - top[:, None]).sum(axis=1))
+    if (out >= -1e-6).all() and np.allclose(sums, 1, atol=1e-4):
+        raise Fail(f"`{p['factory']}()` returns probabilities (each row is non-negative and sums to 1): it ends "
+                   "in a softmax. Return raw logits and drop the softmax: nn.CrossEntropyLoss applies log-softmax "
+                   "itself, and a softmax before it slows training down")
+    if (out <= 1e-6).all() and np.allclose(log_sums, 0, atol=1e-4):
+        raise Fail(f"`{p['factory']}()` returns log-probabilities (the exponentials of each row sum to 1): it ends "
+                   "in a log_softmax. Return raw logits; nn.CrossEntropyLoss applies log-softmax itself")
+    return Verdict(True, f"raw logits of shape {out.shape} (not probabilities)")
 
 
 def _layer_kinds(value):

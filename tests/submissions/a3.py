@@ -273,8 +273,9 @@ SUBMISSIONS_LIST = [
     # ---- Q1.7
     Submission(
         "cnn_outputs_probabilities", "build_small_cnn ends with a Softmax: cross-entropy trains it more slowly, "
-        "but it trains, which is what the seed asks of Q1.7's CNN",
+        "but it trains, which is what the seed asks of Q1.7's CNN; the contract's raw logits lose their point",
         _edit((CNN_HEAD, "        nn.Linear(32 * 7 * 7, 10),\n        nn.Softmax(dim=1),\n    )")),
+        expected={"cnn_logits": "failed"}, hints={"cnn_logits": "ends in a softmax"},
         skip=SLOW - CNN_TRAINING),
     Submission(
         "cnn_is_the_mlp", "build_small_cnn returns the base MLP, which has no convolution (its accuracy check "
@@ -286,8 +287,9 @@ SUBMISSIONS_LIST = [
     Submission(
         "cnn_returns_flat_scores", "build_small_cnn flattens its logits to (N * 10,)",
         _edit((CNN_HEAD, "        nn.Linear(32 * 7 * 7, 10),\n        nn.Flatten(0),\n    )")),
-        expected={"cnn_shape": "failed", "cnn_accuracy": "error"},
-        hints={"cnn_shape": "should have shape (5, 10)", "cnn_accuracy": "ValueError"},
+        expected={"cnn_shape": "failed", "cnn_logits": "failed", "cnn_accuracy": "error"},
+        hints={"cnn_shape": "should have shape (5, 10)", "cnn_logits": "of shape (N, classes)",
+               "cnn_accuracy": "ValueError"},
         skip=TRAINING),
     # ---- whole-module failures
     Submission(

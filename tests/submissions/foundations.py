@@ -234,7 +234,7 @@ SUBMISSIONS_LIST = [
         "gram_not_averaged", "gram_matrix returns F Fᵀ without dividing by H * W",
         _edit(("return flat @ flat.T / (height * width)", "return flat @ flat.T")),
         expected=_same(("gram_matrix", "gram_matrix_hidden"), "failed"),
-        hints=_same(("gram_matrix", "gram_matrix_hidden"), "differs from the expected values")),
+        hints={"gram_matrix": "times 20", "gram_matrix_hidden": "the expected result times"}),
     # ---- the whole module
     Submission(
         "syntax_error", "a missing colon after `def gram_matrix(features) -> torch.Tensor`",

@@ -171,8 +171,9 @@ SUBMISSIONS_LIST = [
         "INTERMEDIATE_SIZE stays 512, so the classifier's Linear(512, 10) no longer fits",
         _edit(("nn.Conv2d(16, 32, 2)", "nn.Conv2d(16, 32, 3)")),
         expected={"convnet_shape": "failed", "convnet_parameters": "failed", "classifier_shape": "failed",
-                  "classifier_parameters": "failed", "accuracy": "error"},
+                  "classifier_parameters": "failed", "classifier_logits": "failed", "accuracy": "error"},
         hints={"convnet_shape": "your layers:", "classifier_shape": "your layers:",
+               "classifier_logits": "fails on an input of shape (16, 784)",
                "convnet_parameters": "expected 4,816 trainable", "classifier_parameters": "expected 9,946 trainable",
                "accuracy": "RuntimeError"}),
     Submission(
@@ -184,10 +185,12 @@ SUBMISSIONS_LIST = [
         "exit_in_function", "build_convnet calls sys.exit() (and so does build_classifier, through it)",
         _edit(("    return nn.Sequential(\n        nn.Unflatten",
                "    import sys\n    sys.exit(1)\n    return nn.Sequential(\n        nn.Unflatten")),
-        expected={"convnet_shape": "error", "convnet_parameters": "error", "classifier_shape": "error",
-                  "classifier_parameters": "error", "accuracy": "error"},
-        hints={"convnet_shape": "sys.exit()", "convnet_parameters": "sys.exit()", "classifier_shape": "sys.exit()",
-               "classifier_parameters": "sys.exit()", "accuracy": "sys.exit()"}),
+        expected={"convnet_shape": "error", "convnet_parameters": "error", "convnet_architecture": "error",
+                  "classifier_shape": "error", "classifier_parameters": "error", "classifier_logits": "error",
+                  "accuracy": "error"},
+        hints={"convnet_shape": "sys.exit()", "convnet_parameters": "sys.exit()", "convnet_architecture": "sys.exit()",
+               "classifier_shape": "sys.exit()", "classifier_parameters": "sys.exit()",
+               "classifier_logits": "sys.exit()", "accuracy": "sys.exit()"}),
     Submission(
         "no_optimizer_step", "train_classifier never calls optimizer.step(), so the model stays untrained",
         _edit(("            optimizer.step()\n", "")),
@@ -195,15 +198,51 @@ SUBMISSIONS_LIST = [
     Submission(
         "predict_returns_logits", "predict returns the (N, 10) logits instead of their argmax",
         _edit(("return model(x).argmax(dim=1)", "return model(x)")),
-        expected={"accuracy": "failed"}, hints={"accuracy": "class indices"}),
+        expected={"accuracy": "failed", "predict": "failed"},
+        hints={"accuracy": "class indices", "predict": "return class indices of shape (N,)"}),
     Submission(
         "predict_returns_float", "predict returns the argmax as a float tensor",
         _edit(("return model(x).argmax(dim=1)", "return model(x).argmax(dim=1).float()")),
-        expected={"accuracy": "failed"}, hints={"accuracy": "class indices"}),
+        expected={"accuracy": "failed", "predict": "failed"},
+        hints={"accuracy": "class indices", "predict": "integer tensor"}),
+    Submission(
+        "convnet_avg_pooling", "build_convnet pools with nn.AvgPool2d instead of max pooling (same shapes and "
+        "parameters)",
+        _edit(("        nn.ReLU(),\n        nn.MaxPool2d(2),\n        nn.Conv2d(16, 16, 3),\n        nn.ReLU(),\n"
+               "        nn.MaxPool2d(2),\n",
+               "        nn.ReLU(),\n        nn.AvgPool2d(2),\n        nn.Conv2d(16, 16, 3),\n        nn.ReLU(),\n"
+               "        nn.AvgPool2d(2),\n")),
+        expected={"convnet_architecture": "failed"}, hints={"convnet_architecture": "max pooling"}),
+    Submission(
+        "convnet_no_relu", "build_convnet has no ReLU between its convolutions (a linear stack)",
+        _edit(("        nn.Conv2d(1, 16, 5),\n        nn.ReLU(),\n", "        nn.Conv2d(1, 16, 5),\n"),
+              ("        nn.Conv2d(16, 16, 3),\n        nn.ReLU(),\n", "        nn.Conv2d(16, 16, 3),\n")),
+        expected={"convnet_architecture": "failed"}, hints={"convnet_architecture": "activation NO"}),
+    Submission(
+        "classifier_softmax", "build_classifier ends in nn.Softmax, so it returns probabilities, not logits",
+        _edit(("nn.Sequential(build_convnet(), nn.Linear(INTERMEDIATE_SIZE, 10))",
+               "nn.Sequential(build_convnet(), nn.Linear(INTERMEDIATE_SIZE, 10), nn.Softmax(dim=1))")),
+        expected={"classifier_logits": "failed"}, hints={"classifier_logits": "ends in a softmax"}),
+    Submission(
+        "summed_epoch_loss", "train_classifier returns the sum of the batch losses of each epoch, not their mean",
+        _edit(("        history.append(total / max(count, 1))\n", "        history.append(total)\n")),
+        expected={"train_mean_loss": "failed"}, hints={"train_mean_loss": "sum of every sample's loss"}),
+    Submission(
+        "predict_in_train_mode", "predict never calls model.eval()",
+        _edit(("    model.eval()\n    with torch.no_grad():\n        return model(x).argmax(dim=1)\n",
+               "    with torch.no_grad():\n        return model(x).argmax(dim=1)\n")),
+        expected={"predict": "failed"}, hints={"predict": "call model.eval() first"}),
+    Submission(
+        "predict_tracks_gradients", "predict runs the model without torch.no_grad()",
+        _edit(("    model.eval()\n    with torch.no_grad():\n        return model(x).argmax(dim=1)\n",
+               "    model.eval()\n    return model(x).argmax(dim=1)\n")),
+        expected={"predict": "failed"}, hints={"predict": "torch.no_grad()"}),
     Submission(
         "training_hangs", "train_classifier sleeps forever before training (test it with a short time limit)",
         _edit((ADAM, "    import time\n    while True:  # never ends\n        time.sleep(0.2)\n" + ADAM)),
-        expected={"accuracy": "timeout"}, hints={"accuracy": "did not finish"}, time_limits={"accuracy": 12}),
+        expected={"accuracy": "timeout", "train_mean_loss": "timeout"},
+        hints={"accuracy": "did not finish", "train_mean_loss": "did not finish"},
+        time_limits={"accuracy": 12, "train_mean_loss": 8}),
     Submission(
         "backbone_not_frozen", "build_transfer_model does not freeze the backbone",
         _edit((FREEZE, "")),

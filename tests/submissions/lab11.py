@@ -102,7 +102,7 @@ SUBMISSIONS_LIST = [
         "convolve_flips_kernel", "convolve2d flips the kernel (a true convolution, not nn.Conv2d's cross-correlation)",
         _edit((PATCH, "            out[i, j] = (patch * kernel.flip(0, 1)).sum()\n")),
         expected={"convolve": "failed", "convolve_hidden": "failed"},
-        hints={"convolve": "differs from the expected values", "convolve_hidden": "differs from the expected values"}),
+        hints={"convolve": "the kernel is flipped", "convolve_hidden": "with argument 2 rotated by 180 degrees"}),
     Submission(
         "convolve_ignores_stride", "convolve2d sizes the result for the stride but moves one pixel at a time",
         _edit(("            patch = padded[i * stride:i * stride + kh, j * stride:j * stride + kw]\n",
@@ -110,20 +110,40 @@ SUBMISSIONS_LIST = [
         expected={"convolve": "failed", "convolve_hidden": "failed"},
         hints={"convolve": "stride=2", "convolve_hidden": "stride=3"}),
     Submission(
-        "convolve_with_conv2d", "convolve2d calls F.conv2d itself: not what the exercise asks, but the "
-        "behaviour is right, which is all the grader checks",
+        "convolve_with_unfold", "convolve2d takes the patches with F.unfold and one matrix product: by hand, "
+        "as the exercise allows",
         _edit(("    image = torch.as_tensor(image, dtype=torch.float32)\n",
                "    image = torch.as_tensor(image, dtype=torch.float32)\n"
                "    kernel = torch.as_tensor(kernel, dtype=torch.float32)\n"
-               "    return F.conv2d(image[None, None], kernel[None, None], stride=stride, padding=padding)[0, 0]\n"))),
+               "    rows = conv_output_size(image.shape[0], kernel.shape[0], padding, stride)\n"
+               "    cols = conv_output_size(image.shape[1], kernel.shape[1], padding, stride)\n"
+               "    patches = F.unfold(image[None, None], kernel.shape, padding=padding, stride=stride)\n"
+               "    return (kernel.reshape(1, -1) @ patches[0]).reshape(rows, cols)\n"))),
+    Submission(
+        "convolve_with_conv2d", "convolve2d calls F.conv2d itself: the values are right, but the exercise asks "
+        "for loops or unfold",
+        _edit(("    image = torch.as_tensor(image, dtype=torch.float32)\n",
+               "    image = torch.as_tensor(image, dtype=torch.float32)\n"
+               "    kernel = torch.as_tensor(kernel, dtype=torch.float32)\n"
+               "    return F.conv2d(image[None, None], kernel[None, None], stride=stride, padding=padding)[0, 0]\n")),
+        expected={"convolve_by_hand": "failed"}, hints={"convolve_by_hand": "calls torch's conv2d"}),
 
     # Part 4 - SimpleCNN exactly as the lecture, and SIMPLE_FLATTEN.
     Submission(
         "simple_conv2_kernel_3", "SimpleCNN's conv2 has a 3x3 kernel, so fc gets 500 features, not 320",
         _edit(("nn.Conv2d(10, 20, kernel_size=5)", "nn.Conv2d(10, 20, kernel_size=3)")),
-        expected={"simple_shape": "failed", "simple_parameters": "failed", "simple_architecture": "error"},
+        expected={"simple_shape": "failed", "simple_parameters": "failed", "simple_architecture": "error",
+                  "simple_logits": "failed"},
         hints={"simple_shape": "your layers:", "simple_parameters": "expected 8,490 trainable",
-               "simple_architecture": "SimpleCNN.forward"}),
+               "simple_architecture": "SimpleCNN.forward", "simple_logits": "fails on an input of shape (16, 1, 28, 28)"}),
+    Submission(
+        "simple_avg_pooling", "SimpleCNN pools with nn.AvgPool2d, not the lecture's max pooling (same shapes)",
+        _edit(("self.mp = nn.MaxPool2d(2)", "self.mp = nn.AvgPool2d(2)")),
+        expected={"simple_architecture": "failed"}, hints={"simple_architecture": "avg_pool2d"}),
+    Submission(
+        "simple_softmax", "SimpleCNN returns F.softmax of its logits (probabilities)",
+        _edit(("        return self.fc(x)\n", "        return F.softmax(self.fc(x), dim=1)\n")),
+        expected={"simple_logits": "failed"}, hints={"simple_logits": "ends in a softmax"}),
     Submission(
         "simple_flatten_wrong", "SIMPLE_FLATTEN is 500 (computed with one pooling too few); fc uses the literal 320",
         _edit(("SIMPLE_FLATTEN = 20 * 4 * 4  # SOLUTION", "SIMPLE_FLATTEN = 20 * 5 * 5"),
@@ -156,6 +176,12 @@ SUBMISSIONS_LIST = [
         _edit(("        return self.classifier(self.features(x))\n",
                "        return self.classifier(F.dropout(self.features(x), 0.25))\n")),
         expected={"fashion_dropout": "failed"}, hints={"fashion_dropout": "still active after model.eval()"}),
+    Submission(
+        "fashion_log_softmax", "FashionCNN returns log-probabilities (F.log_softmax at the end); it still trains "
+        "with cross-entropy",
+        _edit(("        return self.classifier(self.features(x))\n",
+               "        return F.log_softmax(self.classifier(self.features(x)), dim=1)\n")),
+        expected={"fashion_logits": "failed"}, hints={"fashion_logits": "log_softmax"}),
     Submission(
         "fashion_flatten_wrong", "FASHION_FLATTEN is 32 * 14 * 14 (one pooling forgotten); the Linear layer "
         "uses the right literal 1568",

@@ -19,6 +19,25 @@ def probe_call(module, args, blobs):
     return call(module, args["function"], *positional, **decoded(args, "kwargs", blobs))
 
 
+@probe("call_traced")
+def probe_call_traced(module, args, blobs):
+    """Call a student function under a TorchFunctionMode; report the names of the torch functions
+    it called (each once, at most 200), not its result."""
+    from torch.overrides import TorchFunctionMode
+
+    names = set()
+
+    class Recorder(TorchFunctionMode):
+        def __torch_function__(self, func, types, fargs=(), kwargs=None):
+            if len(names) < 200:
+                names.add(str(getattr(func, "__name__", ""))[:60])
+            return func(*fargs, **(kwargs or {}))
+
+    with Recorder():
+        call(module, args["function"], *decoded(args, "args", blobs), **decoded(args, "kwargs", blobs))
+    return {"ops": sorted(names)}
+
+
 @probe("attribute")
 def probe_attribute(module, args, blobs):
     """Read a module-level value such as a declared constant."""
@@ -27,7 +46,8 @@ def probe_attribute(module, args, blobs):
 
 @probe("module_info")
 def probe_module_info(module, args, blobs):
-    """Build a model with a student factory; report its layers, parameters and output shapes."""
+    """Build a model with a student factory; report its layers, parameters and output shapes (with
+    `output_values`, the outputs too, computed in eval mode)."""
     import torch
 
     model = call(module, args["factory"], *decoded(args, "args", blobs))
@@ -44,12 +64,16 @@ def probe_module_info(module, args, blobs):
         info["values"] = {name: p.detach().clone() for name, p in model.named_parameters()}
         info["conv"] = _conv_attributes(model)
     outputs = []
+    if args.get("output_values"):  # the outputs themselves, in eval mode, for the parent to judge
+        model.eval()
     for shape in args.get("inputs", []):
         try:
             with torch.no_grad():
                 out = model(torch.randn(*shape))
             outputs.append({"shape": tuple(out.shape) if isinstance(out, torch.Tensor) else None,
                             "type": _class_name(out)})
+            if args.get("output_values") and isinstance(out, torch.Tensor) and out.numel() <= 100_000:
+                outputs[-1]["value"] = out.detach().float().clone()
         except BaseException as exc:  # noqa: BLE001
             outputs.append({"error": f"{type(exc).__name__}: {_safe(lambda: str(exc))[:300]}"})
     info["outputs"] = outputs

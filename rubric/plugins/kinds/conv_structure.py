@@ -68,9 +68,16 @@ def _blocks(ops):
         filters = weight[0] if weight and len(weight) == 4 else None
         kernel = "x".join(map(str, weight[2:])) if weight and len(weight) == 4 else "?"
         channels = f"{weight[1]}->{weight[0]}" if weight and len(weight) == 4 else "?"
-        blocks.append({"act": "act" in kinds, "pool": "pool" in kinds, "filters": filters,
+        pools = [op[1] for op in ops[start + 1:end] if op[0] == "pool"]
+        blocks.append({"act": "act" in kinds, "pool": bool(pools), "max_pool": any(_is_max_pool(n) for n in pools),
+                       "pools": pools, "filters": filters,
                        "text": f"conv {n + 1} ({channels} channels, {kernel} kernel)"})
     return blocks
+
+
+def _is_max_pool(name):
+    """max_pool2d, adaptive_max_pool2d, max_pool2d_with_indices: pooling that keeps the maximum."""
+    return "max_pool" in name.strip("_")
 
 
 def _first_linear_after_convs(ops):
@@ -85,11 +92,14 @@ def _first_linear_after_convs(ops):
             min_blocks=Param((int,), default=2, validate=positive,
                              doc="conv layers that are each followed by an activation and pooling"),
             min_filters=Param((int,), default=4, validate=positive, doc="output channels of each such conv"),
-            dropout=Param((bool,), default=True, doc="require dropout after the last conv (the classifier part)"))
+            dropout=Param((bool,), default=True, doc="require dropout after the last conv (the classifier part)"),
+            pool=Param((str,), default="any", validate=lambda v: None if v in ("any", "max") else "must be any or max",
+                       doc="the pooling each block needs: any kind, or max pooling"))
 def architecture(ctx):
     """By inspection of one traced forward pass: at least `min_blocks` convolutions, each followed
-    by an activation and pooling (in either order) before the next one, each with at least
-    `min_filters` filters, and (when `dropout`) a dropout after the last convolution."""
+    by an activation and pooling (in either order; max pooling when `pool` is max) before the next
+    one, each with at least `min_filters` filters, and (when `dropout`) a dropout after the last
+    convolution."""
     p = ctx.params
     ops, _ = _trace(ctx, p["factory"], p["input_shape"])
     blocks = _blocks(ops)
@@ -102,6 +112,11 @@ def architecture(ctx):
     if len(complete) < p["min_blocks"]:
         raise Fail(f"{name} should have at least {p['min_blocks']} convolutional layers each followed by an "
                    f"activation function and pooling, but it has {len(complete)}: {listing}")
+    if p["pool"] == "max" and sum(b["max_pool"] for b in complete) < p["min_blocks"]:
+        other = next(b for b in complete if not b["max_pool"])
+        raise Fail(f"{name} should pool with max pooling (nn.MaxPool2d or F.max_pool2d) after each of its first "
+                   f"{p['min_blocks']} convolutional layers, but {other['text']} is followed by "
+                   f"{', '.join(sorted(set(other['pools'])))}")
     few = [b for b in complete if b["filters"] is None or b["filters"] < p["min_filters"]]
     if few:
         raise Fail(f"each convolutional layer should have several filters (at least {p['min_filters']} output "

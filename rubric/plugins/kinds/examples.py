@@ -7,7 +7,6 @@ import numpy as np
 
 from grader.checks import expect
 from .reports import figure_report, npz_inputs
-from grader.checks.compare import compare
 from grader.checks.registry import Fail, Param, Verdict, check_kind, positive
 from grader.data import subset
 from grader.sandbox.values import Tensor, describe

@@ -9,7 +9,7 @@ import numpy as np
 
 from grader.checks import expect
 from .reports import figure_report, module_report, npz_inputs
-from grader.checks.registry import Artifact, Fail, Param, Verdict, check_kind, fraction, positive
+from grader.checks.registry import Artifact, Fail, Param, Verdict, check_kind, positive
 from grader.data import subset
 from grader.sandbox.values import describe
 

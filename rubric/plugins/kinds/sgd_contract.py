@@ -17,6 +17,7 @@ from grader.checks.registry import Fail, Param, Verdict, check_kind, positive
 from grader.sandbox.values import describe
 
 SGD_CLASS = "torch.optim.sgd.SGD"
+SIGNATURES = ("train_test", "loader_epochs")
 
 
 def _batches(samples, batch_size):
@@ -49,14 +50,16 @@ def _run(ctx, lr):
     x, val_x = x[:p["samples"]], x[p["samples"]:]
     y, val_y = y[:p["samples"]], y[p["samples"]:]
     report = ctx.probe("train_watched_steps", f"`{p['function']}`", train=p["function"], epochs=p["epochs"], lr=lr,
-                       batch_size=p["batch_size"], call_args=_wire(weight, bias, x, y, val_x, val_y))
+                       batch_size=p["batch_size"], signature=p["signature"],
+                       call_args=_wire(weight, bias, x, y, val_x, val_y))
     report = expect.mapping(report, f"`{p['function']}`", ["history", "weight", "bias", "steps"])
     return (weight, bias, x, y), report
 
 
 def _call_text(p, lr):
     steps = len(_batches(p["samples"], p["batch_size"])) * p["epochs"]
-    return (f"`{p['function']}(model, train_loader, test_loader, epochs={p['epochs']}, lr={lr:g})` on a small "
+    loaders = "loader" if p["signature"] == "loader_epochs" else "train_loader, test_loader"
+    return (f"`{p['function']}(model, {loaders}, epochs={p['epochs']}, lr={lr:g})` on a small "
             f"linear model ({p['samples']} images in batches of {p['batch_size']}, {steps} steps)")
 
 
@@ -86,7 +89,11 @@ _COMMON = dict(function=Param((str,), default="train"),
                samples=Param((int,), default=50, validate=positive, doc="training images (not a multiple of batch_size)"),
                validation_size=Param((int,), default=20, validate=positive),
                batch_size=Param((int,), default=16, validate=positive),
-               epochs=Param((int,), default=1, validate=positive))
+               epochs=Param((int,), default=1, validate=positive),
+               signature=Param((str,), default="train_test", validate=lambda v: None if v in SIGNATURES else
+                               f"must be one of {', '.join(SIGNATURES)}", doc="how `function` is called: "
+                               "train_test is (model, train_loader, test_loader, epochs, lr) and returns a dict "
+                               "with 'loss'; loader_epochs is (model, loader, epochs, lr=lr) and returns the list"))
 
 
 @check_kind("trains_with_sgd", probes=("train_watched_steps",), lr=Param((float,), default=0.5, validate=positive),
@@ -127,13 +134,19 @@ def train_mean_loss(ctx):
     p = ctx.params
     (weight, bias, x, y), report = _run(ctx, 0.0)
     history = report["history"]
-    if type(history) is not dict or "loss" not in history:
+    if p["signature"] == "loader_epochs":
+        if type(history) not in (list, tuple):
+            raise Fail(f"{_call_text(p, 0.0)} should return the list of each epoch's mean training loss, but it "
+                       f"returned {describe(history)}")
+        losses = expect.floats(list(history), "the list it returned", length=p["epochs"])
+    elif type(history) is not dict or "loss" not in history:
         raise Fail(f"{_call_text(p, 0.0)} should return a dict with key 'loss', but it returned {describe(history)}")
-    losses = expect.floats(history["loss"], "the history's 'loss'", length=p["epochs"])
+    else:
+        losses = expect.floats(history["loss"], "the history's 'loss'", length=p["epochs"])
     got_w = expect.array(report["weight"], "the final weight").astype(np.float64)
     if got_w.shape != tuple(weight.shape) or not np.allclose(got_w, weight.double().numpy(), atol=1e-7, rtol=0):
         raise Fail(f"{_call_text(p, 0.0)} changed the model's weights although lr=0, so the loss it records cannot "
-                   "be checked: train with the `lr` argument as SGD's learning rate (see the check train_sgd)")
+                   "be checked: give the `lr` argument to the optimizer as its learning rate")
     _, _, batches = _replay(weight, bias, x, y, p["batch_size"], 0.0)
     per_sample = float(np.concatenate(batches).mean())
     batch_means = [float(b.mean()) for b in batches]

@@ -225,7 +225,8 @@ def predict(ctx):
         raise Fail(f"`{p['function']}` should return the argmax of the model's logits for each image")
     seen = _seen(report, p["function"])
     if any(training for training, _ in seen):
-        raise Fail(f"`{p['function']}` ran the model in train mode, where dropout is active; call model.eval() first")
+        raise Fail(f"`{p['function']}` ran the model in train mode (where dropout and batch norm act as in training); "
+                   "call model.eval() first")
     if any(grad for _, grad in seen):
         raise Fail(f"`{p['function']}` tracked gradients; predict under torch.no_grad()")
     return Verdict(True, "class indices equal to the argmax of the logits, in eval mode without gradients")

@@ -144,8 +144,6 @@ def probe_train(module, args, blobs):
     """Train a fresh student model with `train(model, train_loader, val_loader, epochs, lr)`;
     return the history, how far the weights moved and the model's predictions on the
     validation images."""
-    import torch
-
     data = _load(args)
     model, report = _model(module, args["factory"], _device(args))
     if model is None:
@@ -163,7 +161,8 @@ def probe_train(module, args, blobs):
 
 @probe("train_watched_steps")
 def probe_train_watched(module, args, blobs):
-    """`train(model, train_loader, test_loader, epochs, lr)` on the grader's flatten + linear model
+    """`train(model, train_loader, test_loader, epochs, lr)` (or, with signature loader_epochs,
+    `train(model, loader, epochs, lr=lr)`) on the grader's flatten + linear model
     with the parent's weights and batches in order (so the parent can replay plain SGD and the
     per-sample losses); report the history, the final weights and every optimizer step seen."""
     import torch
@@ -177,8 +176,12 @@ def probe_train_watched(module, args, blobs):
     model = nn.Sequential(nn.Flatten(), linear)
     steps, handle = watched_steps(model)
     try:
-        history = call(module, args["train"], model, _loader(x, y, args["batch_size"]),
-                       _loader(val_x, val_y, args["batch_size"]), args["epochs"], args["lr"])
+        if args.get("signature") == "loader_epochs":  # train(model, loader, epochs, lr=...)
+            history = call(module, args["train"], model, _loader(x, y, args["batch_size"]), args["epochs"],
+                           lr=args["lr"])
+        else:
+            history = call(module, args["train"], model, _loader(x, y, args["batch_size"]),
+                           _loader(val_x, val_y, args["batch_size"]), args["epochs"], args["lr"])
     finally:
         handle.remove()
     return {"history": history, "weight": linear.weight.detach().clone(), "bias": linear.bias.detach().clone(),

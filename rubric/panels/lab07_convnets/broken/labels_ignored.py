@@ -1,7 +1,7 @@
 # Calibration panel of lab07_convnets, broken: the reference solution with one change:
 # train_classifier shuffles the labels of each batch: the loss ignores which
 # image has which label.
-# fails: accuracy
+# fails: train_mean_loss, accuracy
 """Lab 07: Training Convolutional Nets.
 
 In this exercise we look more closely at convolutional networks. The key ideas behind
