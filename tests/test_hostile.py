@@ -41,6 +41,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from grader import plugins
 from grader import rubric as rubrics
 from grader.grading import Options, grade_file
 from grader.sandbox import bwrap
@@ -272,6 +273,7 @@ def env(tmp_path_factory):
         check["time_limit"] = SHORT_LIMITS["time_limits"].get(check["id"], check["time_limit"])
     rubric_path = tmp_path_factory.mktemp("rubric") / f"{ASSIGNMENT}.yaml"
     rubric_path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    shutil.copytree(plugins.folder(rubrics.load(ASSIGNMENT).path.parent), plugins.folder(rubric_path.parent))  # the course's own kinds
     workdirs = tmp_path_factory.mktemp("workdirs")
     canary = f"canary-{secrets.token_hex(8)}"
     server = HostServer()

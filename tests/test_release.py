@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from grader import plugins
 from grader import rubric as rubrics
+from grader.checks.registry import KINDS
 from grader.release import export_gradescope, release
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +46,14 @@ def test_bundle_holds_no_hidden_material(tmp_path):
     rubric = rubrics.load(NAME)
     written = release(ROOT, NAME, tmp_path / "bundle")
     wheel = tmp_path / "bundle" / "grader-0.1.0-py3-none-any.whl"
-    assert {p.name for p in written} == {f"{NAME}.py", f"{NAME}.ipynb", f"{NAME}.yaml", "README.md", wheel.name}
+    course_plugins = plugins.folder(ROOT / "rubric")
+    plugin_files = {str(p.relative_to(course_plugins.parent)) for part in ("kinds", "probes")
+                    for p in (course_plugins / part).glob("*.py")}
+    assert any(KINDS[c.kind].run.__module__.startswith(plugins.KINDS_PACKAGE) for c in rubric.checks)
+    assert {str(p.relative_to(tmp_path / "bundle" / "rubric")) for p in written
+            if "plugins" in p.parts} == plugin_files  # the course's own kinds travel with its rubric
+    assert {p.name for p in written if "plugins" not in p.parts} == {
+        f"{NAME}.py", f"{NAME}.ipynb", f"{NAME}.yaml", "README.md", wheel.name}
     prints, solution = hidden_fingerprints(rubric)
     assert prints and solution  # the test looks for something
     texts = {str(p): p.read_text() for p in (tmp_path / "bundle").rglob("*") if p.is_file() and p != wheel}

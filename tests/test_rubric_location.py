@@ -7,6 +7,7 @@ Both say which rubric file they use and its digest."""
 
 import csv
 import hashlib
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -87,6 +88,7 @@ def test_check_does_not_warn_about_a_release_bundles_public_rubric(tmp_path):
     raw["checks"] = [c for c in raw["checks"] if c.get("visibility", "public") == "public"]
     (tmp_path / "rubric").mkdir()
     (tmp_path / "rubric" / "lab07_convnets.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    shutil.copytree(COURSE_RUBRIC.parent / "plugins", tmp_path / "rubric" / "plugins")  # as `grader release` bundles them
     (tmp_path / "lab07_convnets.py").write_text("X = 3\n")
     done = run("check", "lab07_convnets.py", cwd=tmp_path)
     assert f"Rubric: {tmp_path / 'rubric' / 'lab07_convnets.yaml'}" in done.stdout
