@@ -228,6 +228,17 @@ SUBMISSIONS_LIST = [
         _edit(("        history.append(total / max(count, 1))\n", "        history.append(total)\n")),
         expected={"train_mean_loss": "failed"}, hints={"train_mean_loss": "sum of every sample's loss"}),
     Submission(
+        "lr_or_default", "train_classifier(model, loader, epochs, lr=None) with Adam at `lr or 2e-3`: a correct "
+        "idiom that moves the weights even when the grader passes lr=0",
+        _edit(("def train_classifier(model, loader, epochs, lr=2e-3)", "def train_classifier(model, loader, epochs, lr=None)"),
+              (ADAM, "    optimizer = torch.optim.Adam(model.parameters(), lr=lr or 2e-3)\n"))),
+    Submission(
+        "lr_or_default_summed", "the `lr or 2e-3` idiom, and each epoch's loss is the sum over its samples",
+        _edit(("def train_classifier(model, loader, epochs, lr=2e-3)", "def train_classifier(model, loader, epochs, lr=None)"),
+              (ADAM, "    optimizer = torch.optim.Adam(model.parameters(), lr=lr or 2e-3)\n"),
+              ("        history.append(total / max(count, 1))\n", "        history.append(total)\n")),
+        expected={"train_mean_loss": "failed"}, hints={"train_mean_loss": "sum of every sample's loss"}),
+    Submission(
         "predict_in_train_mode", "predict never calls model.eval()",
         _edit(("    model.eval()\n    with torch.no_grad():\n        return model(x).argmax(dim=1)\n",
                "    with torch.no_grad():\n        return model(x).argmax(dim=1)\n")),

@@ -127,10 +127,38 @@ def train_sgd(ctx):
                "nn.CrossEntropyLoss(), zero the gradients before each backward()")
 
 
+def _epochs_scored(report, weight, bias, x, y, p):
+    """[per-sample losses of each batch] for each epoch: replayed at the unchanged weights (lr=0),
+    or, where the student's loop moved them anyway (an `lr or default` idiom), scored from the
+    logits of its own training forward passes (one a batch, in order); None when neither fits."""
+    got_w = expect.array(report["weight"], "the final weight").astype(np.float64)
+    if got_w.shape == tuple(weight.shape) and np.allclose(got_w, weight.double().numpy(), atol=1e-7, rtol=0):
+        return [_replay(weight, bias, x, y, p["batch_size"], 0.0)[2]] * p["epochs"]
+    import torch
+    import torch.nn.functional as F
+
+    spans = _batches(len(y), p["batch_size"])
+    forwards = report.get("forwards")
+    if type(forwards) is not list or len(forwards) != len(spans) * p["epochs"]:
+        return None
+    epochs = []
+    for k in range(p["epochs"]):
+        batches = []
+        for (start, stop), logits in zip(spans, forwards[k * len(spans):(k + 1) * len(spans)]):
+            logits = expect.array(logits, "a training forward pass's output").astype(np.float64)
+            if logits.shape != (stop - start, weight.shape[0]):
+                return None
+            each = F.cross_entropy(torch.from_numpy(logits), y[start:stop], reduction="none")
+            batches.append(each.numpy())
+        epochs.append(batches)
+    return epochs
+
+
 @check_kind("history_mean_loss", probes=("train_watched_steps",), **_COMMON)
 def train_mean_loss(ctx):
-    """With lr=0 (the weights stay put, whatever the optimizer) each epoch's loss in the history is
-    the mean loss over the epoch: per sample, or the mean of the batch means; a sum is refused."""
+    """Each epoch's loss in the history is the mean loss over the epoch: per sample, or the mean of
+    the batch means; a sum is refused. Run with lr=0 (the weights stay put, whatever the
+    optimizer); a loop that moves them anyway is scored on the logits of its own forward passes."""
     p = ctx.params
     (weight, bias, x, y), report = _run(ctx, 0.0)
     history = report["history"]
@@ -143,24 +171,25 @@ def train_mean_loss(ctx):
         raise Fail(f"{_call_text(p, 0.0)} should return a dict with key 'loss', but it returned {describe(history)}")
     else:
         losses = expect.floats(history["loss"], "the history's 'loss'", length=p["epochs"])
-    got_w = expect.array(report["weight"], "the final weight").astype(np.float64)
-    if got_w.shape != tuple(weight.shape) or not np.allclose(got_w, weight.double().numpy(), atol=1e-7, rtol=0):
-        raise Fail(f"{_call_text(p, 0.0)} changed the model's weights although lr=0, so the loss it records cannot "
-                   "be checked: give the `lr` argument to the optimizer as its learning rate")
-    _, _, batches = _replay(weight, bias, x, y, p["batch_size"], 0.0)
-    per_sample = float(np.concatenate(batches).mean())
-    batch_means = [float(b.mean()) for b in batches]
-    sizes = ", ".join(str(len(b)) for b in batches)
-    sums = {"the sum of the batch means": sum(batch_means), "the sum of every sample's loss": float(np.concatenate(batches).sum())}
+    epochs = _epochs_scored(report, weight, bias, x, y, p)
+    if epochs is None:
+        raise Fail(f"{_call_text(p, 0.0)} changed the model's weights although lr=0, and its training passes were "
+                   "not one forward pass a batch, so the loss it records cannot be checked: give the `lr` "
+                   "argument to the optimizer as its learning rate")
+    sizes = ", ".join(str(len(b)) for b in epochs[0])
     near = lambda a, b: math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6)  # noqa: E731
-    for got in losses:
+    for got, batches in zip(losses, epochs):
+        per_sample = float(np.concatenate(batches).mean())
+        batch_means = [float(b.mean()) for b in batches]
         if near(got, per_sample) or near(got, float(np.mean(batch_means))):
             continue
+        sums = {"the sum of the batch means": sum(batch_means),
+                "the sum of every sample's loss": float(np.concatenate(batches).sum())}
         for what, value in sums.items():
             if near(got, value):
                 raise Fail(f"{_call_text(p, 0.0)} recorded a loss of {got:.4g}, {what} over the epoch; the mean "
                            f"training loss is {per_sample:.4g}: divide the summed loss by the number of samples "
                            f"(or of batches) before appending it")
         raise Fail(f"{_call_text(p, 0.0)} recorded a loss of {got:.4g}, but the mean training loss of that epoch "
-                   f"(batches of {sizes} samples, weights unchanged at lr=0) is {per_sample:.4g}")
+                   f"(batches of {sizes} samples) is {per_sample:.4g}")
     return Verdict(True, f"the mean loss over the epoch ({losses[-1]:.4f}; batches of {sizes} samples)")

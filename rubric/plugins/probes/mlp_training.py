@@ -164,7 +164,8 @@ def probe_train_watched(module, args, blobs):
     """`train(model, train_loader, test_loader, epochs, lr)` (or, with signature loader_epochs,
     `train(model, loader, epochs, lr=lr)`) on the grader's flatten + linear model
     with the parent's weights and batches in order (so the parent can replay plain SGD and the
-    per-sample losses); report the history, the final weights and every optimizer step seen."""
+    per-sample losses); report the history, the final weights, every optimizer step seen and the
+    logits of every training forward pass."""
     import torch
     from torch import nn
 
@@ -175,6 +176,13 @@ def probe_train_watched(module, args, blobs):
         linear.bias.copy_(bias)
     model = nn.Sequential(nn.Flatten(), linear)
     steps, handle = watched_steps(model)
+    forwards = []  # the logits of each training forward pass, so the parent can score them whatever the steps did
+
+    def record(module, inputs, output):
+        if module.training and torch.is_grad_enabled() and len(forwards) < 400 and isinstance(output, torch.Tensor):
+            forwards.append(output.detach().clone())
+
+    recording = model.register_forward_hook(record)
     try:
         if args.get("signature") == "loader_epochs":  # train(model, loader, epochs, lr=...)
             history = call(module, args["train"], model, _loader(x, y, args["batch_size"]), args["epochs"],
@@ -184,8 +192,9 @@ def probe_train_watched(module, args, blobs):
                            _loader(val_x, val_y, args["batch_size"]), args["epochs"], args["lr"])
     finally:
         handle.remove()
+        recording.remove()
     return {"history": history, "weight": linear.weight.detach().clone(), "bias": linear.bias.detach().clone(),
-            "steps": steps}
+            "steps": steps, "forwards": forwards}
 
 
 @probe("lr_sweep")
