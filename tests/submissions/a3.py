@@ -218,6 +218,17 @@ SUBMISSIONS_LIST = [
                "    return build_wider_mlp()\n")),
         expected={"deeper": "failed"}, hints={"deeper": "add hidden layers"}),
     Submission(
+        "wider_outputs_probabilities", "build_wider_mlp ends with a Softmax: the shared convention asks for raw logits",
+        _edit(("        nn.Linear(1024, 10),\n", "        nn.Linear(1024, 10),\n        nn.Softmax(dim=1),\n")),
+        expected={"wider_logits": "failed"}, hints={"wider_logits": "ends in a softmax"}),
+    Submission(
+        "deeper_outputs_log_probabilities", "build_deeper_mlp ends with a LogSoftmax (the NLLLoss habit)",
+        _edit(("        nn.Linear(512, 512),\n        nn.ReLU(),\n        nn.Linear(512, 10),\n    )\n    # END SOLUTION\n\n\n"
+               "def count_parameters",
+               "        nn.Linear(512, 512),\n        nn.ReLU(),\n        nn.Linear(512, 10),\n        nn.LogSoftmax(dim=1),\n"
+               "    )\n    # END SOLUTION\n\n\ndef count_parameters")),
+        expected={"deeper_logits": "failed"}, hints={"deeper_logits": "log_softmax"}),
+    Submission(
         "counts_frozen_parameters", "count_parameters counts every parameter, frozen ones too: only the hidden "
         "checks with frozen layers notice",
         _edit(("    return sum(p.numel() for p in model.parameters() if p.requires_grad)",
