@@ -178,8 +178,8 @@ def probe_train_watched(module, args, blobs):
     steps, handle = watched_steps(model)
     forwards = []  # the logits of each training forward pass, so the parent can score them whatever the steps did
 
-    def record(module, inputs, output):
-        if module.training and torch.is_grad_enabled() and len(forwards) < 400 and isinstance(output, torch.Tensor):
+    def record(layer, inputs, output):
+        if layer.training and torch.is_grad_enabled() and len(forwards) < 400 and isinstance(output, torch.Tensor):
             forwards.append(output.detach().clone())
 
     recording = model.register_forward_hook(record)
