@@ -18,6 +18,9 @@ def _module_info(ctx, factory, factory_args=(), **options):
     info = expect.mapping(info, f"`{factory}()`", ["class", "is_module"])
     if info["is_module"] is not True:
         raise Fail(f"`{factory}()` should return an nn.Module, but it returned a {info['class']}")
+    if info.get("lazy"):
+        raise Fail(f"`{factory}()` holds lazy layers (nn.LazyLinear, nn.LazyConv2d, ...): {str(info['lazy'])[:400]}. "
+                   "Give each layer its input size (nn.Linear(in_features, out_features))")
     return info
 
 
@@ -111,7 +114,10 @@ FREEZE = ("none", "first", "all_but_last")
             frozen=Param((int,), default=0),
             function=Param((str,), default="", doc="a student function counting the trainable parameters"),
             freeze=Param((str,), default="none", validate=lambda v: None if v in FREEZE else
-                         f"must be one of {', '.join(FREEZE)}", doc="layers the grader freezes before counting"))
+                         f"must be one of {', '.join(FREEZE)}", doc="layers the grader freezes before counting"),
+            input_shape=Param((list,), default=None, validate=lambda v: shape_list([v]),
+                              doc="one input, without the batch: lazy layers get their parameters from a "
+                                  "forward pass on it before counting"))
 def parameter_count(ctx):
     """Trainable and frozen parameter counts, computed here from the reported shapes and flags: the
     model's own (against `trainable` and `frozen`) and, with `function`, the student's count of the
@@ -119,7 +125,9 @@ def parameter_count(ctx):
     p = ctx.params
     if p["trainable"] is None and not p["function"]:
         raise Fail("rubric error: parameter_count needs 'trainable' or 'function'")
-    info = _module_info(ctx, p["factory"], factory_args=p["args"], freeze=p["freeze"], count=p["function"])
+    lazy_input = [2, *p["input_shape"]] if p["input_shape"] else None
+    info = _module_info(ctx, p["factory"], factory_args=p["args"], freeze=p["freeze"], count=p["function"],
+                        materialize=lazy_input)
     rows = expect.parameter_rows(info, f"`{p['factory']}()`")
     trainable = sum(math.prod(shape) for _, shape, grad in rows if grad)
     frozen = sum(math.prod(shape) for _, shape, grad in rows if not grad)

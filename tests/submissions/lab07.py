@@ -224,6 +224,11 @@ SUBMISSIONS_LIST = [
                "nn.Sequential(build_convnet(), nn.Linear(INTERMEDIATE_SIZE, 10), nn.Softmax(dim=1))")),
         expected={"classifier_logits": "failed"}, hints={"classifier_logits": "ends in a softmax"}),
     Submission(
+        "classifier_lazy_linear", "build_classifier's head is nn.LazyLinear(10): one linear projection whose input "
+        "size comes from the first forward pass",
+        _edit(("nn.Sequential(build_convnet(), nn.Linear(INTERMEDIATE_SIZE, 10))",
+               "nn.Sequential(build_convnet(), nn.LazyLinear(10))"))),
+    Submission(
         "summed_epoch_loss", "train_classifier returns the sum of the batch losses of each epoch, not their mean",
         _edit(("        history.append(total / max(count, 1))\n", "        history.append(total)\n")),
         expected={"train_mean_loss": "failed"}, hints={"train_mean_loss": "sum of every sample's loss"}),

@@ -54,6 +54,10 @@ def probe_module_info(module, args, blobs):
     info = {"class": _class_name(model), "is_module": isinstance(model, torch.nn.Module)}
     if not info["is_module"]:
         return info
+    lazy = _materialize_lazy(model, args.get("materialize") or (args.get("inputs") or [None])[0])
+    if lazy:
+        info["lazy"] = lazy
+        return info
     freeze(model, args.get("freeze", "none"))
     if args.get("count"):  # the student's own counting function, on the model as frozen here
         info["count"] = call(module, args["count"], model)
@@ -78,6 +82,29 @@ def probe_module_info(module, args, blobs):
             outputs.append({"error": f"{type(exc).__name__}: {_safe(lambda: str(exc))[:300]}"})
     info["outputs"] = outputs
     return info
+
+
+def _materialize_lazy(model, shape):
+    """Create the parameters of lazy layers (nn.LazyLinear, ...) by one forward pass on a random
+    batch of `shape`, in eval mode without gradients; what went wrong, or None when every
+    parameter exists."""
+    import torch
+    from torch.nn.parameter import is_lazy
+
+    if not any(is_lazy(p) for p in model.parameters()):
+        return None
+    if not shape:
+        return "its parameters are created by its first forward pass, and this check runs none"
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.randn(*shape))
+    except BaseException as exc:  # noqa: BLE001
+        return f"the forward pass that creates its parameters failed: {type(exc).__name__}: {_safe(lambda: str(exc))[:300]}"
+    finally:
+        model.train(was_training)
+    return None if not any(is_lazy(p) for p in model.parameters()) else "a forward pass left some uninitialised"
 
 
 def freeze(model, which):
