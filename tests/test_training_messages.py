@@ -30,7 +30,20 @@ def test_a_flat_loss_is_a_bug_and_a_slow_one_is_the_budget():
     fixed = training.diagnosis([1.9, 1.2, 0.9], None, lr_given=True)
     assert "at the given learning rate" in fixed and "default learning rate" not in fixed
     none = training.diagnosis([2.3, 2.3], {"steps": 0, "optimizers": []})
-    assert "no optimizer step" in none
+    assert "no optimizer step" in none.lower()
+
+
+def test_a_tiny_default_rate_is_named_and_a_trained_copy_is_told_apart_from_no_step():
+    adam = {"steps": 500, "optimizers": [{"class": "torch.optim.adam.Adam", "lr": 1e-5, "momentum": None}]}
+    tiny = training.diagnosis([2.3093, 2.2973], adam)
+    assert "Adam at lr=1e-05" in tiny and "raise the default learning rate" in tiny and "bug" not in tiny
+    usual = dict(adam, optimizers=[{"class": "torch.optim.adam.Adam", "lr": 1e-3, "momentum": None}])
+    assert "bug" in training.diagnosis([2.3093, 2.2973], usual)  # at the usual rate, a flat loss is a bug
+    assert "bug" in training.diagnosis([2.3093, 2.2973], adam, lr_given=True)  # the rate was the grader's
+    sgd = {"steps": 500, "optimizers": [{"class": "torch.optim.sgd.SGD", "lr": 0.01, "momentum": 0.9}]}
+    assert "lr=" not in training.diagnosis([2.31, 2.30], sgd)
+    copy = training.diagnosis([2.3, 1.1], {"steps": 0, "optimizers": [], "elsewhere": 500})
+    assert "stepped 500 times" in copy and "in place" in copy and "copy.deepcopy" in copy
 
 
 def test_a3_optimizer_report_names_class_lr_and_momentum():

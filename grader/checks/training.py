@@ -58,11 +58,12 @@ def min_accuracy(ctx):
                    "scores; use argmax", curve)
     accuracy = float(np.mean(predictions == test_y))
     ran = budget_text(p, result.get("optimizer"))
-    where = f"on {len(test_y)} held-out images after {ran}"
     if accuracy < p["threshold"]:
-        raise Fail(f"accuracy {accuracy:.1%} {where} is below the required {p['threshold']:.0%}; "
+        raise Fail(f"accuracy {accuracy:.1%} on {len(test_y)} held-out images is below the required "
+                   f"{p['threshold']:.0%}, after {ran}. "
                    f"{diagnosis(losses, result.get('optimizer'), 'lr' in p['train_kwargs'])}", curve, value=accuracy)
-    return Verdict(True, f"accuracy {accuracy:.1%} {where} (required {p['threshold']:.0%})", curve, value=accuracy)
+    return Verdict(True, f"accuracy {accuracy:.1%} on {len(test_y)} held-out images (required "
+                   f"{p['threshold']:.0%}), after {ran}", curve, value=accuracy)
 
 
 def _optimizers(report):
@@ -95,16 +96,42 @@ def budget_text(p, report):
     return text
 
 
+# Below these rates an optimizer of the class barely moves a model in a few hundred steps
+# (the usual rates: SGD 0.01 to 0.1, the Adam family 1e-3, Adadelta 1.0).
+SMALL_RATES = {"SGD": 1e-3, "Adam": 1e-4, "AdamW": 1e-4, "NAdam": 1e-4, "RAdam": 1e-4, "Adamax": 1e-4,
+               "RMSprop": 1e-4, "Adagrad": 1e-3, "Adadelta": 1e-2}
+
+
+def _small_rate(report):
+    """'Adam at lr=1e-05' when the optimizer seen steps at a rate far below its class's usual one."""
+    for kind in (report.get("optimizers") if type(report) is dict and type(report.get("optimizers")) is list else []):
+        if type(kind) is not dict or type(kind.get("class")) is not str or type(kind.get("lr")) is not float:
+            continue
+        name = kind["class"].rsplit(".", 1)[-1]
+        if name in SMALL_RATES and kind["lr"] < SMALL_RATES[name]:
+            return f"{name} at lr={kind['lr']:g}"
+    return None
+
+
 def diagnosis(losses, report, lr_given=False):
-    """Tell a loop that does not learn (a bug) from one that learns too slowly for the budget."""
+    """Tell a loop that does not learn (a bug) from one that learns too slowly for the budget (a
+    default rate far below the usual one is named), and a copy trained instead of the model."""
     steps = report.get("steps") if type(report) is dict else None
     if steps == 0 and not _optimizers(report):
-        return ("no optimizer step updated the model's parameters: build the optimizer on model.parameters() "
+        elsewhere = report.get("elsewhere") if type(report) is dict else None
+        if type(elsewhere) is int and elsewhere > 0:
+            return (f"An optimizer stepped {elsewhere} times, but never on the parameters of the model it was "
+                    "given: train that model in place (not a copy such as copy.deepcopy(model), nor a new model)")
+        return ("No optimizer step updated the model's parameters: build the optimizer on model.parameters() "
                 "and call optimizer.step() after loss.backward() for each batch")
     if len(losses) < 2:
-        return f"the training loss ended at {losses[-1]:.4f}; is it going down from epoch to epoch?"
+        return f"The training loss ended at {losses[-1]:.4f}; is it going down from epoch to epoch?"
     first, last = losses[0], losses[-1]
-    trend = f"the training loss went from {first:.4f} to {last:.4f} over {len(losses)} epochs"
+    trend = f"The training loss went from {first:.4f} to {last:.4f} over {len(losses)} epochs"
+    small = None if lr_given else _small_rate(report)
+    if small and not last < first - 0.1 * abs(first):
+        return (f"{trend}: it barely moves, and your default rate, {small}, is far below the usual one for "
+                "this optimizer (SGD 0.01 to 0.1, Adam 1e-3): raise the default learning rate")
     if not last < first - 0.01 * abs(first):
         return (f"{trend}: it does not go down, so the model is not learning. That is a bug rather than the "
                 "budget: are the gradients zeroed each step, the loss computed on the model's outputs and "

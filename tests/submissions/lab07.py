@@ -229,6 +229,15 @@ SUBMISSIONS_LIST = [
         _edit(("nn.Sequential(build_convnet(), nn.Linear(INTERMEDIATE_SIZE, 10))",
                "nn.Sequential(build_convnet(), nn.LazyLinear(10))"))),
     Submission(
+        "default_lr_far_too_small", "train_classifier's default is Adam at lr=1e-5: the loss barely moves in the budget",
+        _edit(("def train_classifier(model, loader, epochs, lr=2e-3)", "def train_classifier(model, loader, epochs, lr=1e-5)")),
+        expected={"accuracy": "failed"}, hints={"accuracy": "Adam at lr=1e-05, is far below the usual one"}),
+    Submission(
+        "trains_a_copy", "train_classifier trains copy.deepcopy(model), so the model it was given never changes",
+        _edit(("    optimizer = torch.optim.Adam(model.parameters(), lr=lr)\n",
+               "    import copy\n    model = copy.deepcopy(model)\n    optimizer = torch.optim.Adam(model.parameters(), lr=lr)\n")),
+        expected={"accuracy": "failed"}, hints={"accuracy": "train that model in place"}),
+    Submission(
         "summed_epoch_loss", "train_classifier returns the sum of the batch losses of each epoch, not their mean",
         _edit(("        history.append(total / max(count, 1))\n", "        history.append(total)\n")),
         expected={"train_mean_loss": "failed"}, hints={"train_mean_loss": "sum of every sample's loss"}),

@@ -230,14 +230,15 @@ def watched_steps(model):
 
 
 def step_summary(steps):
-    """The number of optimizer steps on the model and each distinct (class, lr, momentum) seen."""
+    """The number of optimizer steps on the model, each distinct (class, lr, momentum) seen, and
+    the number of steps on other parameters (a copy of the model trained instead)."""
     ours = [s for s in steps if s["ours"]]
     kinds = []
     for step in ours:
         kind = {"class": step["class"], "lr": step["lr"], "momentum": step["momentum"]}
         if kind not in kinds and len(kinds) < 5:
             kinds.append(kind)
-    return {"steps": len(ours), "optimizers": kinds}
+    return {"steps": len(ours), "optimizers": kinds, "elsewhere": len(steps) - len(ours)}
 
 
 @probe("train_predict")
