@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import data as datasets
+from grader import knock_on
 from grader import text
 from grader.checks.context import CheckContext
 from grader.checks.oracle import Oracle
@@ -82,7 +83,7 @@ def grade_file(path, rubric, options=Options(), on_check=None, on_load=None):
             if on_load and load:
                 on_load(load)
             for check in checks:
-                result = run_check(check, session, workdir, loader, digest, oracle)
+                result = knock_on.annotated(check, run_check(check, session, workdir, loader, digest, oracle), results)
                 results.append(result)
                 if on_check:
                     on_check(result)

@@ -80,9 +80,16 @@ python3 -c "from grader import relabel; relabel.secret()"  # one relabelling sec
 
 
 def public_rubric(rubric):
-    """The rubric's YAML with only its public checks (and no comments)."""
+    """The rubric's YAML with only its public checks (and no comments); `builds_on` keeps only
+    public ids, so no hidden check is named."""
     raw = yaml.safe_load(Path(rubric.path).read_text(encoding="utf-8"))
     raw["checks"] = [c for c in raw["checks"] if c.get("visibility") == "public"]
+    public = {c["id"] for c in raw["checks"]}
+    for check in raw["checks"]:
+        if "builds_on" in check:
+            check["builds_on"] = [b for b in check["builds_on"] if b in public]
+            if not check["builds_on"]:
+                del check["builds_on"]
     return yaml.safe_dump(raw, sort_keys=False)
 
 

@@ -18,7 +18,7 @@ RUBRIC_DIR = Path(__file__).resolve().parents[1] / "rubric"
 VISIBILITIES = ("public", "hidden")
 TOP_KEYS = {"assignment", "title", "dataset", "import_time_limit", "cell_time_limit", "memory_limit_mb", "checks"}
 DEFAULT_CELL_SECONDS = 20  # a notebook cell's (a script statement's) budget while loading: stops top-level training
-CHECK_KEYS = {"id", "title", "kind", "points", "visibility", "time_limit", "params", "seed"}
+CHECK_KEYS = {"id", "title", "kind", "points", "visibility", "time_limit", "params", "seed", "builds_on"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class Check:
     time_limit: float
     params: dict
     seed: int
+    builds_on: tuple = ()  # ids of checks whose subject this one uses: its failure then points at theirs
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,11 @@ def load_file(path):
             raise RubricError(path, check.id, "duplicate check id")
         seen.add(check.id)
         checks.append(check)
+    for index, check in enumerate(checks):
+        above = {c.id for c in checks[:index]}
+        unknown = [b for b in check.builds_on if b not in above]
+        if unknown:
+            raise RubricError(path, check.id, f"'builds_on' must name checks above this one: {', '.join(unknown)}")
     for check_id, problem in missing_in_reference(path, assignment, checks, registry.KINDS):
         raise RubricError(path, check_id, problem)
     return Rubric(assignment, str(raw.get("title", assignment)), raw.get("dataset"), import_limit,
@@ -176,7 +182,11 @@ def _load_check(entry, index, path):
     seed = entry.get("seed", int(hashlib.sha256(check_id.encode()).hexdigest()[:8], 16))
     if type(seed) is not int:
         raise RubricError(path, check_id, "'seed' must be an int")
-    return Check(check_id, entry["title"], entry["kind"], points, entry["visibility"], time_limit, params, seed)
+    builds_on = entry.get("builds_on", [])
+    if type(builds_on) is not list or not all(type(b) is str for b in builds_on) or check_id in builds_on:
+        raise RubricError(path, check_id, "'builds_on' must be a list of other checks' ids")
+    return Check(check_id, entry["title"], entry["kind"], points, entry["visibility"], time_limit, params, seed,
+                 tuple(builds_on))
 
 
 def _yaml_error(path, exc):

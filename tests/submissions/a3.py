@@ -266,15 +266,21 @@ SUBMISSIONS_LIST = [
     Submission(
         "mean_gradient_returns_tensor", "mean_gradient returns a 0-dimensional tensor instead of a float",
         _edit((MEAN, "    return torch.cat(grads).mean()")),
-        expected={"mean_gradient": "failed", "mean_gradient_frozen": "failed", "gradient_curve": "failed",
-                  "gradient_curve_hidden": "failed"},
+        expected={"mean_gradient": "failed", "mean_gradient_frozen": "failed"},  # the curve records it rightly
         hints={"mean_gradient": "use .item()", "mean_gradient_frozen": "should be a float",
-               "gradient_curve": "use .item()", "gradient_curve_hidden": "holds tensors"}),
+               "gradient_curve": "values from `mean_gradient`"}),
+    Submission(
+        "mean_gradient_of_absolute_values", "mean_gradient averages the absolute values of the gradients; "
+        "gradient_curve, which records it after each step, is right",
+        _edit((MEAN, "    return torch.cat(grads).abs().mean().item()")),
+        expected={"mean_gradient": "failed", "mean_gradient_frozen": "failed"},
+        hints={"mean_gradient": "absolute values", "mean_gradient_frozen": "absolute values",
+               "gradient_curve": "each after the backward pass"}),
     Submission(
         "curve_accumulates_gradients", "gradient_curve never zeroes the gradients, so they pile up",
         _edit((CURVE_STEP, CURVE_STEP.replace("            optimizer.zero_grad()\n", ""))),
         expected={"gradient_curve": "failed", "gradient_curve_hidden": "failed"},
-        hints={"gradient_curve": "zero the gradients", "gradient_curve_hidden": "value 2 of"}),
+        hints={"gradient_curve": "zero the gradients", "gradient_curve_hidden": "at call 2 of `mean_gradient`"}),
     Submission(
         "curve_never_steps", "gradient_curve never calls optimizer.step(), so the model does not change",
         _edit((CURVE_STEP, CURVE_STEP.replace("            optimizer.step()\n", ""))),

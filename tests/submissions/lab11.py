@@ -80,7 +80,7 @@ SUBMISSIONS_LIST = [
         _edit((OUTPUT_SIZE, "    return (n_in + padding - kernel_size) // stride + 1\n")),
         expected={c: "failed" for c in OUTPUT_SIZES},
         hints={"output_size": "expected 28", "output_size_hidden": "conv_output_size(",
-               "convolve": "shape", "convolve_hidden": "shape"}),
+               "convolve": "builds on output_size (", "convolve_hidden": "builds on output_size ("}),
 
     # Part 2 - make_filter (exact values of the lecture's table) and ValueError on an unknown name.
     Submission(

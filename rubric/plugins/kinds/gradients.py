@@ -4,6 +4,8 @@ against the base MLP, `count_parameters` with layers frozen by the grader, and t
 
 import math
 
+import numpy as np
+
 from grader.checks import expect
 from .reports import module_report
 from grader.checks.registry import Artifact, Fail, Param, Verdict, check_kind, positive
@@ -158,11 +160,15 @@ def mean_gradient(ctx):
             frozen=Param((list,), default=[]),
             steps=Param((int,), default=5, validate=positive),
             lr=Param((float,), default=0.1, validate=positive),
-            batch_size=Param((int,), default=16, validate=positive))
+            batch_size=Param((int,), default=16, validate=positive),
+            measure=Param((str,), default="", doc="the student's function the curve records at each step "
+                          "(e.g. mean_gradient): watched, so a curve that returns its values is judged on "
+                          "when it measured, and the measure's own formula is left to its own check"))
 def gradient_curve(ctx):
     """`function(model, loader, steps, lr)` on the grader's MLP and a loader of training batches
-    made here returns `steps` finite floats; the first equals the mean gradient the parent
-    computes on the first batch, and the rest follow plain SGD steps at `lr` as replayed here."""
+    made here returns `steps` values; the first is the mean gradient the parent computes on the
+    first batch, and the rest follow plain SGD steps at `lr` as replayed here. A curve that
+    returns what the student's `measure` returned is judged on the true mean at each call."""
     import torch
 
     p = ctx.params
@@ -178,10 +184,15 @@ def gradient_curve(ctx):
         want.append(mean)
         scales.append(scale)
         optimizer.step()
-    got = ctx.probe("gradient_curve", f"`{p['function']}`", call_args=_for_child(weights, x, y),
-                    function=p["function"], frozen=p["frozen"], steps=p["steps"], lr=p["lr"],
-                    batch_size=p["batch_size"])
+    report = ctx.probe("gradient_curve", f"`{p['function']}`", call_args=_for_child(weights, x, y),
+                       function=p["function"], frozen=p["frozen"], steps=p["steps"], lr=p["lr"],
+                       batch_size=p["batch_size"], measure=p["measure"])
+    report = expect.mapping(report, f"`{p['function']}`", ["curve", "calls"])
+    got = report["curve"]
     call = f"`{p['function']}(model, loader, steps={p['steps']}, lr={p['lr']:g})`"
+    measured = _measured(got, report["calls"], p["steps"])
+    if measured is not None:  # the curve returns the measure's values: judge when it measured
+        return _judge_timing(measured, want, scales, call, p)
     if type(got) in (list, tuple) and got and all(isinstance(v, Tensor) for v in got):
         raise Fail(f"{call} should return a list of floats, but it holds tensors; use .item()")
     curve = expect.floats(got, call, length=p["steps"])
@@ -197,3 +208,41 @@ def gradient_curve(ctx):
                        "backward pass and take one optimizer.step() per batch, with SGD at `lr`", artifacts)
     return Verdict(True, f"{p['steps']} values, matching plain SGD at lr={p['lr']:g} "
                          f"(first {curve[0]:.4g})", artifacts)
+
+
+def _same(a, b):
+    if type(a) is float and type(b) is float:
+        return a == b or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return np.array_equal(np.asarray(a.array), np.asarray(b.array), equal_nan=True)
+    return False
+
+
+def _measured(curve, calls, steps):
+    """The true mean gradient at each of the measure's calls, when the curve is exactly the values
+    the watched measure returned (one call a step); else None."""
+    if type(curve) not in (list, tuple) or type(calls) is not list or not (len(curve) == len(calls) == steps):
+        return None
+    if not all(type(c) is dict and type(c.get("true")) is float and _same(v, c.get("value"))
+               for v, c in zip(curve, calls)):
+        return None
+    return [c["true"] for c in calls]
+
+
+def _judge_timing(measured, want, scales, call, p):
+    """A curve built from the student's measure: at each call the model's gradients must be those
+    of plain SGD at `lr` after that many steps (the measure's formula is its own check's)."""
+    artifacts = (Artifact("curve", f"mean gradient per training step (measured at each `{p['measure']}` call)",
+                          measured),)
+    if not _close(measured[0], want[0], scales[0]):
+        raise Fail(f"{call} calls `{p['measure']}` first when the model's mean gradient is {measured[0]:.6g}, but "
+                   f"after the first batch's backward pass it is {want[0]:.6g}: call `{p['measure']}(model)` "
+                   "right after loss.backward()", artifacts)
+    for step in range(1, p["steps"]):
+        if not abs(measured[step] - want[step]) <= 1e-3 * scales[step] + 1e-10:
+            raise Fail(f"at call {step + 1} of `{p['measure']}` in {call} the model's mean gradient is "
+                       f"{measured[step]:.6g}, but after {step} plain SGD step(s) at lr={p['lr']:g} it is "
+                       f"{want[step]:.6g}: zero the gradients before each backward pass and take one "
+                       "optimizer.step() per batch, with SGD at `lr`", artifacts)
+    return Verdict(True, f"{p['steps']} values from `{p['measure']}`, each after the backward pass of one plain SGD "
+                         f"step at lr={p['lr']:g} (the values' formula is `{p['measure']}`'s own check)", artifacts)

@@ -1,4 +1,5 @@
-"""Probes of a3_fashion_classifier: datasets, figures, training runs, models and gradients.
+"""Probes of a3_fashion_classifier: datasets, figures, training runs and models (its gradients:
+gradient_steps.py).
 
 Each probe builds what the grader defines (datasets and loaders from the parent's training
 images, the small gradient models from the parent's weights), calls the student's code on it
@@ -264,44 +265,3 @@ def probe_model_summary(module, args, blobs):
                         if isinstance(m, torch.nn.Linear) and isinstance(getattr(m, "weight", None), torch.Tensor)]
     report["parameters"] = _parameters(model)
     return report
-
-
-# ---- Q1.6: gradients -----------------------------------------------------------------------------------
-
-def _grader_mlp(weights, frozen):
-    """The grader's own small MLP (Flatten, Linear, ReLU, ..., Linear) with the parent's weights;
-    the layers listed in `frozen` do not require gradients."""
-    import torch
-    from torch import nn
-
-    layers = [nn.Flatten()]
-    for index, (weight, bias) in enumerate(weights):
-        linear = nn.Linear(weight.shape[1], weight.shape[0])
-        with torch.no_grad():
-            linear.weight.copy_(weight)
-            linear.bias.copy_(bias)
-        linear.requires_grad_(index not in frozen)
-        layers += [linear, nn.ReLU()]
-    return nn.Sequential(*layers[:-1])
-
-
-@probe("mean_gradient")
-def probe_mean_gradient(module, args, blobs):
-    """One backward pass of cross-entropy on the parent's batch through the grader's MLP, then
-    `mean_gradient(model)`; returns what the student's function returned."""
-    from torch import nn
-
-    weights, x, y = decoded(args, "args", blobs)
-    model = _grader_mlp(weights, set(args["frozen"]))
-    nn.CrossEntropyLoss()(model(x), y).backward()
-    return call(module, args["function"], model)
-
-
-@probe("gradient_curve")
-def probe_gradient_curve(module, args, blobs):
-    """`gradient_curve(model, loader, steps, lr)` on the grader's MLP and a loader of the
-    parent's batches, in order; returns what the student's function returned."""
-    weights, x, y = decoded(args, "args", blobs)
-    model = _grader_mlp(weights, set(args["frozen"]))
-    loader = _loader(x, y, args["batch_size"])
-    return call(module, args["function"], model, loader, args["steps"], args["lr"])
