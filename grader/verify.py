@@ -53,6 +53,11 @@ def verify_one(root, name, seeds, options):
     except GraderError as exc:
         yield Finding(name, "rubric is valid", False, str(exc))
         return
+    ids = {c.id for c in rubric.checks}
+    dangling = [f"{c.id} -> {b}" for c in rubric.checks for b in c.builds_on if b not in ids]
+    if dangling:  # loads (a cut-down copy may drop causes), but the course's own rubric names no missing check
+        yield Finding(name, "rubric is valid", False, f"'builds_on' names no check of the rubric: {', '.join(dangling)}")
+        return
     yield Finding(name, "rubric is valid", True, f"{len(rubric.checks)} checks, {rubric.max_score:g} points")
     yield from _template_findings(root, name)
     reference = root / "reference_solutions" / f"{name}.py"
