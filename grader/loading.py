@@ -115,7 +115,8 @@ class LoadReport:
 
     def to_json(self):
         return {"file": self.file, "kind": self.kind, "ok": self.ok, "problem": self.problem,
-                "events": [e.to_json() for e in self.events], "notes": list(self.notes), "advice": ADVICE,
+                "events": [e.to_json() for e in self.events], "notes": list(self.notes),
+                "advice": ADVICE if any(e.status == "interrupted" or e.network for e in self.events) else "",
                 "banner": self.lines()}
 
 

@@ -153,3 +153,14 @@ def test_the_students_first_lines_are_escaped_before_the_terminal():
     report = loading.LoadReport("lab.ipynb", "notebook", events + skipped)
     text = "\n".join(report.lines())
     assert "\x1b" not in text and "\x07" not in text and text.count("x = 1") == 2, text
+
+
+def test_the_load_advice_is_given_only_where_top_level_work_was_cut_or_reached_the_network():
+    quiet = loading.LoadReport("lab.py", "script")
+    assert quiet.to_json()["advice"] == ""
+    raised = loading.LoadReport("lab.py", "script", (loading.Event(None, 3, "x = 1 / 0", "raised", "ZeroDivisionError"),))
+    assert raised.to_json()["advice"] == ""
+    cut = loading.LoadReport("lab.py", "script", (loading.Event(None, 9, "train(model)", "interrupted", seconds=30),))
+    offline = loading.LoadReport("lab.py", "script", (loading.Event(None, 2, "download()", "raised", "URLError",
+                                                                    network=True),))
+    assert cut.to_json()["advice"] == offline.to_json()["advice"] == loading.ADVICE

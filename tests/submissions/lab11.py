@@ -243,6 +243,23 @@ SUBMISSIONS_LIST = [
         "fit_never_steps_scheduler", "fit never calls scheduler.step()",
         _edit(("        scheduler.step()\n", "")),
         expected={"fit_history": "failed"}, hints={"fit_history": "should decay"}),
+    Submission(
+        "fit_reports_planned_rates", "fit never steps the scheduler and reports the rates it should have had "
+        "(lr * 0.7 ** epoch)",
+        _edit(('        history["lr"].append(optimizer.param_groups[0]["lr"])\n',
+               '        history["lr"].append(lr * 0.7 ** len(history["lr"]))\n'),
+              ("        scheduler.step()\n", "")),
+        expected={"fit_history": "failed"}, hints={"fit_history": "but its optimizer stepped at"}),
+    Submission(
+        "scheduler_stepped_every_batch", "fit trains with a loop of its own that steps the scheduler after every "
+        "batch, so the rate collapses within the first epoch",
+        _edit(("        history[\"loss\"].append(train_epoch(model, loader, criterion, optimizer))\n        scheduler.step()\n",
+               "        model.train()\n        total, count = 0.0, 0\n        for x, y in loader:\n"
+               "            optimizer.zero_grad()\n            loss = criterion(model(x), y)\n            loss.backward()\n"
+               "            optimizer.step()\n            scheduler.step()\n"
+               "            total += loss.item() * x.size(0)\n            count += x.size(0)\n"
+               "        history[\"loss\"].append(total / count)\n")),
+        expected={"fit_history": "failed"}, hints={"fit_history": "changed within epoch 1"}),
 
     # Part 7 - predict.
     Submission(

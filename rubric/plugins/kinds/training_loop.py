@@ -156,7 +156,8 @@ def _fit(ctx, samples, batch_size, epochs):
             batch_size=Param((int,), default=16, validate=positive))
 def fit_history(ctx):
     """`fit` returns {"loss": [...], "lr": [...]} with one float an epoch; the rate never rises and
-    ends lower than it started."""
+    ends lower than it started; the optimizer steps at one rate an epoch (the scheduler is stepped
+    once an epoch) and the reported rates are those (or those set after each epoch)."""
     p = ctx.params
     report = _fit(ctx, p["samples"], p["batch_size"], p["epochs"])
     history, fn = report["history"], p["function"]
@@ -173,7 +174,33 @@ def fit_history(ctx):
                    "step the scheduler once an epoch and let it lower the rate after every epoch")
     if any(v < 0 for v in losses):
         raise Fail(f"the losses should be mean cross-entropies (not negative), but `{fn}` returned {losses}")
-    return Verdict(True, f"one loss and one learning rate an epoch; the rate decays: {_rates(rates)}")
+    stepped = _rates_stepped(report.get("steps"), p)
+    if stepped is None:
+        return Verdict(True, f"one loss and one learning rate an epoch; the rate decays: {_rates(rates)}")
+    changed = next((k for k, epoch in enumerate(stepped) if max(epoch) > min(epoch) * (1 + 1e-6)), None)
+    if changed is not None:
+        raise Fail(f"the learning rate changed within epoch {changed + 1} ({_rates(stepped[changed])} over its "
+                   f"{len(stepped[changed])} steps): call scheduler.step() once an epoch, after its batches, not "
+                   "after each batch")
+    used = [epoch[0] for epoch in stepped]
+    same = lambda a, b: all(math.isclose(u, v, rel_tol=1e-6) for u, v in zip(a, b))  # noqa: E731
+    if not (same(rates, used) or same(rates[:-1], used[1:])):  # the rate used, or the one set after the epoch
+        raise Fail(f"`{fn}` reported the rates {_rates(rates)}, but its optimizer stepped at {_rates(used)}, one rate "
+                   "an epoch: report optimizer.param_groups[0]['lr'], the rate the epoch used, and step the "
+                   "scheduler once an epoch")
+    return Verdict(True, f"one loss and one learning rate an epoch; the rate decays, {_rates(rates)}, and is the rate "
+                         "the optimizer stepped at")
+
+
+def _rates_stepped(steps, p):
+    """The rate of each optimizer step on the model, one list an epoch; None when the steps are not
+    one a batch (gradient accumulation, a loop the grader cannot split into epochs)."""
+    ours = [s["lr"] for s in steps if type(s) is dict and s.get("ours") and type(s.get("lr")) is float] \
+        if type(steps) is list else []
+    per_epoch = -(-p["samples"] // p["batch_size"])
+    if len(ours) != per_epoch * p["epochs"]:
+        return None
+    return [ours[k * per_epoch:(k + 1) * per_epoch] for k in range(p["epochs"])]
 
 
 def _rates(rates):

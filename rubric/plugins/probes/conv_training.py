@@ -7,6 +7,7 @@ whether they were in training mode and whether gradients were tracked.
 """
 
 from grader.sandbox.probes import StudentError, _class_name, call, decoded, probe
+from grader.sandbox.probes.generic import watched_steps
 
 MAX_OPS = 400  # torch operations recorded in one forward pass
 
@@ -133,12 +134,17 @@ def probe_train_epoch(module, args, blobs):
 @probe("fit_watched")
 def probe_fit(module, args, blobs):
     """Run the student's `fit` on a small model left in eval mode (as after a prediction); report
-    what it returned and the mode of every forward pass."""
+    what it returned, the mode of every forward pass and every optimizer step (its rate)."""
     weight, bias, x, y = decoded(args, "args", blobs)
     model = _Watched.make(weight, bias)
     model.eval()
-    history = call(module, args["function"], model, _loader(x, y, args["batch_size"], shuffle=True), args["epochs"])
-    return {"history": history, "seen": model.seen}
+    steps, handle = watched_steps(model)
+    try:
+        history = call(module, args["function"], model, _loader(x, y, args["batch_size"], shuffle=True),
+                       args["epochs"])
+    finally:
+        handle.remove()
+    return {"history": history, "seen": model.seen, "steps": steps}
 
 
 @probe("predicted_classes")
