@@ -214,7 +214,7 @@ def test_ctrl_c_stops_cleanly_and_leaves_no_child(tmp_path, quick_rubric):
     process = subprocess.Popen([GRADER, "grade", str(files), "--assignment", "lab07_convnets", "--rubric",
                                 str(quick_rubric), "--out", str(tmp_path / "out"), "--workers", "2"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=dict(os.environ, TMPDIR=str(work)))
+                               env=dict(os.environ, TMPDIR=str(work)), preexec_fn=_as_at_a_terminal)
     deadline = time.monotonic() + 120
     while not _processes_mentioning(str(work)) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -227,6 +227,12 @@ def test_ctrl_c_stops_cleanly_and_leaves_no_child(tmp_path, quick_rubric):
     time.sleep(1)
     assert not _processes_mentioning(str(work)), "child processes outlived the interrupted batch"
     assert not list(work.iterdir()), "work folders were left behind"
+
+
+def _as_at_a_terminal():
+    """Ctrl-C reaches the grader as at a terminal: a shell's background job (`./dev test &`) ignores
+    SIGINT, and a child inherits that, so Python would never raise KeyboardInterrupt in it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _processes_mentioning(text):

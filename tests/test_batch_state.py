@@ -132,7 +132,7 @@ def test_an_interrupted_run_after_a_rubric_change_leaves_the_old_rows_marked_sta
     flag.write_text("")
     process = subprocess.Popen([GRADER, "grade", str(tmp_path / "class"), "--assignment", "lab07_convnets",
                                 "--rubric", str(new), "--out", str(out), "--sandbox", "process"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_as_at_a_terminal)
     digest = load_file(new).digest
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -196,3 +196,9 @@ def test_pending_reads_pending_and_manual_scores_stay_until_a_file_replaces_them
     second.write_text("submission,check,points,comment\nbob,answer_1_4,2,good\n")
     _, rows = run("--manual-scores", second)  # a file replaces what was applied before
     assert rows["alice"][1] == "pending" and rows["bob"] == ("2", "2", "graded")
+
+
+def _as_at_a_terminal():
+    """Ctrl-C reaches the grader as at a terminal: a shell's background job (`./dev test &`) ignores
+    SIGINT, and a child inherits that, so Python would never raise KeyboardInterrupt in it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -241,3 +241,13 @@ def test_expected_values_come_from_the_cache_once_computed(tmp_path):
     assert broken["scale_sum"].status == "error" and "not your fault" in broken["scale_sum"].message
     assert "reference solution" in broken["scale_sum"].message
     assert broken["out_size"].status == broken["refuses"].status == "passed"
+
+
+def test_a_mistake_names_a_transformed_argument_or_an_ignored_keyword():
+    from grader.checks.cases import _valid_mistakes
+
+    assert _valid_mistakes([{"arg": 1, "transform": "flip", "says": "flipped"},
+                            {"kwarg": "padding", "transform": "ignored", "says": "no padding"}]) is None
+    for wrong in ({"kwarg": "padding", "transform": "flip", "says": "x"}, {"arg": 1, "transform": "ignored", "says": "x"},
+                  {"kwarg": 3, "transform": "ignored", "says": "x"}, {"kwarg": "padding", "transform": "ignored"}):
+        assert "is not a mapping" in _valid_mistakes([wrong]), wrong

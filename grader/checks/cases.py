@@ -75,10 +75,14 @@ TRANSFORMS = {"flip": ("rotated by 180 degrees", lambda t: t.flip(-2, -1)),
 
 def _valid_mistakes(value):
     for entry in value:
+        if type(entry) is dict and set(entry) == {"kwarg", "transform", "says"} and type(entry["kwarg"]) is str \
+                and entry["transform"] == "ignored" and type(entry["says"]) is str:
+            continue
         if (type(entry) is not dict or set(entry) != {"arg", "transform", "says"} or type(entry["arg"]) is not int
                 or entry["arg"] < 0 or entry["transform"] not in TRANSFORMS or type(entry["says"]) is not str):
             return (f"{entry!r} is not a mapping of arg (a position), transform ({', '.join(TRANSFORMS)}) "
-                    "and says (the mistake in the student's words)")
+                    "and says (the mistake in the student's words), nor of kwarg (a keyword argument), "
+                    "transform: ignored and says")
     return None
 
 
@@ -90,7 +94,8 @@ def _valid_mistakes(value):
             mistakes=Param((list,), default=[], validate=_valid_mistakes,
                            doc="common mistakes recognised on a wrong result: the student's result equals the "
                                "reference's on the case with tensor argument `arg` transformed (flip, transpose, "
-                               "negate); the message then says `says`"))
+                               "negate), or with keyword argument `kwarg` left out (transform: ignored); the "
+                               "message then says `says`"))
 def function_cases(ctx):
     """The student's function returns what the reference solution's returns, on every case; a wrong
     result that the reference gives on a transformed argument is named as that mistake."""
@@ -104,7 +109,7 @@ def function_cases(ctx):
         call = f"`{_call_text(p['function'], args, kwargs)}`"
         problem = compare(got, want, p["atol"], p["rtol"], call)
         if problem:
-            raise Fail(f"{_recognised(ctx, p, args, request, got, call) or problem}\n"
+            raise Fail(f"{_recognised(ctx, p, args, kwargs, request, got, call) or problem}\n"
                        f"to reproduce: {reproduction(p['function'], case)}")
     return Verdict(True, f"right on all {len(p['cases'])} cases")
 
@@ -137,12 +142,17 @@ def reproduction(function, case, limit=600):
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def _recognised(ctx, p, args, request, got, call):
+def _recognised(ctx, p, args, kwargs, request, got, call):
     """The rubric's sentence for the first of its `mistakes` whose transformed case the reference
     answers with the student's result, or None."""
     import torch
 
     for mistake in p["mistakes"]:
+        if "kwarg" in mistake:
+            found = _ignored_kwarg(ctx, p, mistake, kwargs, request, got, call)
+            if found:
+                return found
+            continue
         index = mistake["arg"]
         if index >= len(args) or not isinstance(args[index], torch.Tensor) or args[index].dim() < 2:
             continue
@@ -155,6 +165,18 @@ def _recognised(ctx, p, args, request, got, call):
         if compare(got, ctx.expected("call", f"`{p['function']}`", **other), p["atol"], p["rtol"], call) is None:
             return (f"{call} returns what it should return with argument {index + 1} {text}: "
                     f"{mistake['says']}")
+    return None
+
+
+def _ignored_kwarg(ctx, p, mistake, kwargs, request, got, call):
+    """The mistake's sentence when the student's result is the reference's without keyword argument
+    `kwarg` (its default), on a case that passes it; else None."""
+    name = mistake["kwarg"]
+    if name not in kwargs:
+        return None  # the case does not pass it: no evidence either way
+    other = dict(request, kwargs=_encoded({k: v for k, v in kwargs.items() if k != name}))
+    if compare(got, ctx.expected("call", f"`{p['function']}`", **other), p["atol"], p["rtol"], call) is None:
+        return f"{call} returns what it should return without `{name}={_short_arg(kwargs[name])}`: {mistake['says']}"
     return None
 
 

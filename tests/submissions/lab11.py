@@ -104,6 +104,14 @@ SUBMISSIONS_LIST = [
         expected={"convolve": "failed", "convolve_hidden": "failed"},
         hints={"convolve": "the kernel is flipped", "convolve_hidden": "with argument 2 rotated by 180 degrees"}),
     Submission(
+        "convolve_ignores_padding", "convolve2d never pads the image and sizes its result without the padding",
+        _edit(("    padded = torch.zeros(height + 2 * padding, width + 2 * padding)\n"
+               "    padded[padding:padding + height, padding:padding + width] = image\n", "    padded = image\n"),
+              ("    out = torch.zeros(conv_output_size(height, kh, padding, stride), conv_output_size(width, kw, padding, stride))\n",
+               "    out = torch.zeros(conv_output_size(height, kh, 0, stride), conv_output_size(width, kw, 0, stride))\n")),
+        expected={"convolve": "failed", "convolve_hidden": "failed"},
+        hints={"convolve": "without `padding=1`: the padding is not applied", "convolve_hidden": "the padding is not applied"}),
+    Submission(
         "convolve_ignores_stride", "convolve2d sizes the result for the stride but moves one pixel at a time",
         _edit(("            patch = padded[i * stride:i * stride + kh, j * stride:j * stride + kw]\n",
                "            patch = padded[i:i + kh, j:j + kw]\n")),
