@@ -18,6 +18,7 @@ RUBRIC = {"assignment": "lazy", "checks": [
     dict(CHECK, id="shape", kind="output_shape", params={"factory": "build", "inputs": [[3, 1, 8, 8]],
                                                           "outputs": [[3, 10]]}),
     dict(CHECK, id="logits", kind="raw_logits", params={"factory": "build", "input_shape": [1, 8, 8]}),
+    dict(CHECK, id="layers", kind="has_layers", params={"factory": "build", "kinds": ["LazyConv2d"]}),  # no input
 ]}
 
 LAZY = '''
@@ -55,7 +56,7 @@ def grade(tmp_path, rubric, source):
 def test_lazy_layers_are_created_before_they_are_counted(tmp_path, rubric):
     checks = grade(tmp_path, rubric, LAZY)
     assert {k: c.status for k, c in checks.items() if k != "count_without_input"} == {
-        "count": "passed", "student_count": "passed", "shape": "passed", "logits": "passed"}, checks
+        "count": "passed", "student_count": "passed", "shape": "passed", "logits": "passed", "layers": "passed"}, checks
     without = checks["count_without_input"]
     assert without.status == "failed"
     assert "lazy layers" in without.message and "runs none" in without.message, without.message

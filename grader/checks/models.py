@@ -18,10 +18,14 @@ def _module_info(ctx, factory, factory_args=(), **options):
     info = expect.mapping(info, f"`{factory}()`", ["class", "is_module"])
     if info["is_module"] is not True:
         raise Fail(f"`{factory}()` should return an nn.Module, but it returned a {info['class']}")
+    return info
+
+
+def _lazy_refused(info, factory):
+    """A model whose lazy layers (nn.LazyLinear, ...) have no parameters yet cannot be counted."""
     if info.get("lazy"):
         raise Fail(f"`{factory}()` holds lazy layers (nn.LazyLinear, nn.LazyConv2d, ...): {str(info['lazy'])[:400]}. "
                    "Give each layer its input size (nn.Linear(in_features, out_features))")
-    return info
 
 
 @check_kind("output_shape", probes=("module_info",),
@@ -128,6 +132,7 @@ def parameter_count(ctx):
     lazy_input = [2, *p["input_shape"]] if p["input_shape"] else None
     info = _module_info(ctx, p["factory"], factory_args=p["args"], freeze=p["freeze"], count=p["function"],
                         materialize=lazy_input)
+    _lazy_refused(info, p["factory"])
     rows = expect.parameter_rows(info, f"`{p['factory']}()`")
     trainable = sum(math.prod(shape) for _, shape, grad in rows if grad)
     frozen = sum(math.prod(shape) for _, shape, grad in rows if not grad)

@@ -55,16 +55,16 @@ def probe_module_info(module, args, blobs):
     if not info["is_module"]:
         return info
     lazy = _materialize_lazy(model, args.get("materialize") or (args.get("inputs") or [None])[0])
-    if lazy:
-        info["lazy"] = lazy
-        return info
-    freeze(model, args.get("freeze", "none"))
-    if args.get("count"):  # the student's own counting function, on the model as frozen here
-        info["count"] = call(module, args["count"], model)
     info["layers"] = [f"{name}: {_short_repr(layer)}" for name, layer in model.named_modules()
                       if name and not any(True for _ in layer.children())][:200]  # leaves only
-    info["parameters"] = [[name, tuple(p.shape), bool(p.requires_grad)] for name, p in model.named_parameters()]
-    if args.get("values"):
+    if lazy:  # no parameter shapes to read: the layers and the outputs only
+        info["lazy"] = lazy
+    else:
+        freeze(model, args.get("freeze", "none"))
+        if args.get("count"):  # the student's own counting function, on the model as frozen here
+            info["count"] = call(module, args["count"], model)
+        info["parameters"] = [[name, tuple(p.shape), bool(p.requires_grad)] for name, p in model.named_parameters()]
+    if args.get("values") and not lazy:
         info["values"] = {name: p.detach().clone() for name, p in model.named_parameters()}
         info["conv"] = _conv_attributes(model)
     outputs = []
