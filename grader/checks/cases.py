@@ -127,7 +127,7 @@ def _spec_text(spec):
         text = f"torch.rand({shape}, generator=torch.Generator().manual_seed({body.get('seed', 0)}))"
         low, high = body.get("low", 0.0), body.get("high", 1.0)
         if (low, high) != (0.0, 1.0):
-            text = f"({text} * {high - low:g} + {low:g})"
+            text = f"({text} * {high - low:g} {'-' if low < 0 else '+'} {abs(low):g})"
         return text + (f".to(torch.{spec['dtype']})" if "dtype" in spec else "")
     if type(spec) is list:
         return f"[{', '.join(_spec_text(v) for v in spec)}]"
