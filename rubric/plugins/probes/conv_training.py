@@ -7,7 +7,7 @@ whether they were in training mode and whether gradients were tracked.
 """
 
 from grader.sandbox.probes import StudentError, _class_name, call, decoded, probe
-from grader.sandbox.probes.generic import watched_steps
+from grader.sandbox.probes.steps import watched_steps
 
 MAX_OPS = 400  # torch operations recorded in one forward pass
 

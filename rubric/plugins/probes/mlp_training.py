@@ -12,7 +12,8 @@ import io
 import numpy as np
 
 from grader.sandbox.probes import _class_name, call, decoded, probe
-from grader.sandbox.probes.generic import argmax_predictions, watched_steps
+from grader.sandbox.probes.generic import argmax_predictions
+from grader.sandbox.probes.steps import watched_steps
 
 MAX_POINTS = 1_000  # points of a plotted line reported back
 MAX_PIXELS = 10_000  # pixels of a panel's image reported back (a 28 x 28 picture has 784)
